@@ -1,0 +1,54 @@
+//! Progress bars on stderr (indicatif), hidden when stderr is not a terminal, with
+//! `--quiet`, or with `--json`.
+
+use std::io::IsTerminal;
+
+use dream_ingest::IngestObserver;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::output::Output;
+
+/// Shows bytes read and sessions stored during an ingest.
+#[derive(Debug)]
+pub struct IngestProgress {
+    bar: ProgressBar,
+}
+
+impl IngestProgress {
+    /// Returns a bar that draws only where a person is watching.
+    pub fn new(out: Output) -> Self {
+        let visible = !out.quiet && !out.json && std::io::stderr().is_terminal();
+        let target = if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(Some(0), target);
+        let style = ProgressStyle::with_template(
+            "{spinner} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        Self { bar }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl IngestObserver for IngestProgress {
+    fn start(&self, total_bytes: u64, _files: usize) {
+        self.bar.set_length(total_bytes);
+    }
+
+    fn advance(&self, bytes_done: u64, sessions_done: u64) {
+        self.bar.set_position(bytes_done);
+        self.bar.set_message(format!("{sessions_done} sessions"));
+    }
+
+    fn file(&self, label: &str) {
+        self.bar.set_message(label.to_owned());
+    }
+}

@@ -1,0 +1,79 @@
+//! The error type of every [`crate::Store`] operation.
+
+/// Result alias for [`StoreError`].
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What can go wrong in a store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file does not exist and the caller asked not to create it.
+    #[error("no dream store at {path}; run `dream init` or pass --db PATH")]
+    NotInitialized {
+        /// The path that was looked at.
+        path: String,
+    },
+    /// No record with that id.
+    #[error("{kind} {reference} not found")]
+    NotFound {
+        /// What was looked for ("session").
+        kind: &'static str,
+        /// The id or reference given.
+        reference: String,
+    },
+    /// A reference matched more than one record.
+    #[error("{reference} matches {} sessions ({}); use the sesn_ id", matches.len(), matches.join(", "))]
+    Ambiguous {
+        /// The reference given.
+        reference: String,
+        /// The ids it matched.
+        matches: Vec<String>,
+    },
+    /// A session with the same agent and source id was stored with other content, and
+    /// the new content does not extend it.
+    #[error(
+        "session {source_session_id} (agent {agent}) is already stored as {session_id} with other \
+         content (stored hash {stored_hash}, new content {reason}); pass --replace to overwrite it"
+    )]
+    SessionConflict {
+        /// The stored session.
+        session_id: String,
+        /// Its source id.
+        source_session_id: String,
+        /// Its agent (`-` when none).
+        agent: String,
+        /// The stored content hash.
+        stored_hash: String,
+        /// How the new content differs.
+        reason: String,
+    },
+    /// The event source stopped on bad input; nothing of the session was stored.
+    #[error("the session's input is invalid; nothing of it was stored")]
+    SourceAborted,
+    /// An event broke an invariant the ingest layer must keep (indices without gaps).
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    /// A stored value that cannot be read back (a bug or a hand-edited database).
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Returns the stable snake_case code (the Anthropic error `type` where one fits).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotInitialized { .. } => "store_not_initialized",
+            StoreError::NotFound { .. } => "not_found_error",
+            StoreError::Ambiguous { .. } => "invalid_request_error",
+            StoreError::SessionConflict { .. } => "conflict_error",
+            StoreError::SourceAborted => "invalid_input",
+            StoreError::InvalidEvent(_) | StoreError::Corrupt(_) => "api_error",
+            StoreError::Database(_) | StoreError::Migration(_) => "api_error",
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Domain types shared by every `dream` crate: ids, timestamps, sessions, events,
+//! outcomes, and the content hash that makes ingestion idempotent.
+//!
+//! Nothing here performs I/O. The clock and the id generator are traits so that the
+//! engine and the tests can be deterministic (DESIGN.md, "Architecture").
+//!
+//! ```
+//! use dream_types::{Event, EventKind, IdGenerator, SequentialIds, SessionId};
+//!
+//! let ids = SequentialIds::new(7);
+//! let id: SessionId = ids.next_id();
+//! assert!(id.as_str().starts_with("sesn_"));
+//!
+//! let event = Event::new(0, EventKind::UserMessage, "please use pnpm");
+//! assert_eq!(event.kind.as_str(), "user_message");
+//! ```
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod hash;
+pub mod id;
+pub mod outcome;
+pub mod session;
+pub mod timestamp;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::{TypesError, TypesResult};
+pub use event::{Event, EventKind, REJECTION_PREFIX};
+pub use hash::{EventDigest, HashedSession, canonical_json, session_content_hash, sha256_hex};
+pub use id::{IdGenerator, PrefixedId, RandomIds, SequentialIds, SessionId, new_id};
+pub use outcome::{Outcome, OutcomeResult};
+pub use session::{
+    MemoryVersionRef, OutcomeFilter, Session, SessionFilter, SessionHead, SourceKind,
+};
+pub use timestamp::Timestamp;
