@@ -1,1 +1,8 @@
-//! placeholder
+//! End-to-end tests of the `dream` binary: snapshots of its output with a fixed clock
+//! and id seed (jj's `test_environment.rs` approach), exit codes, and errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod cli;
+mod errors;
+mod sessions;

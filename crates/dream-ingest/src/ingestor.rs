@@ -90,7 +90,7 @@ pub struct SessionReport {
 pub struct SkippedReport {
     /// Stable code (`invalid_json`, `conflict_error`, …).
     pub code: String,
-    /// `file:line: message`.
+    /// `file:line: message (code)`.
     pub message: String,
     /// The file.
     pub path: String,
@@ -396,7 +396,7 @@ impl<'a> Ingestor<'a> {
                         Err(err @ StoreError::SessionConflict { .. }) => {
                             report.skip(SkippedReport {
                                 code: err.code().to_owned(),
-                                message: format!("{label}: {err}"),
+                                message: format!("{label}: {err} ({})", err.code()),
                                 path: label.to_owned(),
                                 line: None,
                                 source_session_id: Some(head.source_session_id.clone()),

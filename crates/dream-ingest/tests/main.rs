@@ -1,5 +1,10 @@
-//! Integration tests of dream-ingest, on the real transcripts in `../shared/data`
-//! where they exist.
+//! Integration tests of dream-ingest: real transcripts from `../shared/data` (skipped
+//! with a message when absent), the example files of the README, and bad input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
+mod errors;
+mod formats;
 mod real_data;
+mod round_trip;

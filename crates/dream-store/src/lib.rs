@@ -10,23 +10,25 @@
 //! Claude Code file that grew) appends the new events.
 //!
 //! ```
-//! # tokio_test();
-//! # fn tokio_test() {
-//! # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-//! # rt.block_on(async {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use dream_store::{OpenMode, SqliteStore, Store, VecSource, WriteOptions, WriteStatus};
 //! use dream_types::{Event, EventKind, SessionHead};
 //!
-//! let dir = tempfile::tempdir().unwrap();
-//! let store = SqliteStore::open(&dir.path().join("dream.db"), OpenMode::Create).await.unwrap();
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(&dir.path().join("dream.db"), OpenMode::Create).await?;
 //! let head = SessionHead { source_session_id: "s1".into(), ..Default::default() };
 //! let events = vec![Event::new(0, EventKind::UserMessage, "hello")];
 //!
-//! let first = store.write_session(&head, &mut VecSource::new(events.clone()), WriteOptions::default()).await.unwrap();
+//! let first = store
+//!     .write_session(&head, &mut VecSource::new(events.clone()), WriteOptions::default())
+//!     .await?;
 //! assert_eq!(first.status, WriteStatus::Created);
-//! let again = store.write_session(&head, &mut VecSource::new(events), WriteOptions::default()).await.unwrap();
+//! let again = store
+//!     .write_session(&head, &mut VecSource::new(events), WriteOptions::default())
+//!     .await?;
 //! assert_eq!(again.status, WriteStatus::Unchanged);
-//! # });
+//! # Ok(())
 //! # }
 //! ```
 #![warn(missing_docs)]
@@ -157,7 +159,8 @@ pub struct WriteReport {
 /// How a session is named on the command line or in an API path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionRef {
-    /// A `sesn_…` id.
+    /// A `sesn_…` id; when no stored session has it, it is looked up as a source id
+    /// (Anthropic Managed Agents session ids have the same prefix).
     Id(SessionId),
     /// The id in the imported file; must match exactly one stored session.
     Source(String),

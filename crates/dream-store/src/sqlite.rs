@@ -463,24 +463,31 @@ impl Store for SqliteStore {
     }
 
     async fn get_session(&self, reference: &SessionRef) -> StoreResult<Session> {
+        let by_source = |source: String| async move {
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.source_session_id = ? \
+                 ORDER BY s.id"
+            )))
+            .bind(source)
+            .fetch_all(&self.pool)
+            .await
+        };
         let rows = match reference {
             SessionRef::Id(id) => {
-                sqlx::query(AssertSqlSafe(format!(
+                let rows = sqlx::query(AssertSqlSafe(format!(
                     "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?"
                 )))
                 .bind(id.as_str())
                 .fetch_all(&self.pool)
-                .await?
+                .await?;
+                // Managed Agents session ids are `sesn_…` too: fall back to source ids.
+                if rows.is_empty() {
+                    by_source(id.to_string()).await?
+                } else {
+                    rows
+                }
             }
-            SessionRef::Source(source) => {
-                sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.source_session_id = ? \
-                     ORDER BY s.id"
-                )))
-                .bind(source)
-                .fetch_all(&self.pool)
-                .await?
-            }
+            SessionRef::Source(source) => by_source(source.clone()).await?,
         };
         let label = match reference {
             SessionRef::Id(id) => id.to_string(),

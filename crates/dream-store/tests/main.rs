@@ -1,1 +1,7 @@
-//! placeholder
+//! Integration tests of dream-store: the backend conformance suite, instantiated for
+//! every backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod conformance;
+mod sqlite;

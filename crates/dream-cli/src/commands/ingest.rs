@@ -126,7 +126,7 @@ fn exit_code(report: &IngestReport, skip_invalid: bool) -> u8 {
 
 fn print_report(report: &IngestReport, skip_invalid: bool, out: Output) -> CliResult<()> {
     let c = &report.counts;
-    let files = if c.files == 1 { "file" } else { "files" };
+    let files = plural(c.files, "file", "files");
     let seen = report.sessions.len() as u64;
     if report.nothing_new() && report.skipped.is_empty() {
         out.line(format!(
@@ -150,25 +150,23 @@ fn print_report(report: &IngestReport, skip_invalid: bool, out: Output) -> CliRe
         parts.push(format!("{} already stored", thousands(c.unchanged)));
     }
     out.line(format!(
-        "{} {} sessions from {} {files}: {} ({} events written)",
+        "{} {} {} from {} {files}: {} ({} {} written)",
         good().apply_to("Ingested"),
         thousands(seen),
+        plural(seen, "session", "sessions"),
         thousands(c.files),
         parts.join(", "),
-        thousands(c.events_written)
+        thousands(c.events_written),
+        plural(c.events_written, "event", "events"),
     ))?;
     if !report.skipped.is_empty() {
         out.line(format!(
             "{} {} not stored:",
             bad().apply_to("Skipped"),
-            thousands(c.skipped)
+            thousands(c.skipped),
         ))?;
         for skipped in &report.skipped {
-            out.line(format!(
-                "  {} {}",
-                skipped.message,
-                dim().apply_to(format!("[{}]", skipped.code))
-            ))?;
+            out.line(format!("  {}", skipped.message))?;
         }
     }
     if report.stopped_early {
@@ -185,4 +183,8 @@ fn print_report(report: &IngestReport, skip_invalid: bool, out: Output) -> CliRe
         )?;
     }
     Ok(())
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }
