@@ -98,8 +98,15 @@ impl From<StoreError> for CliError {
             StoreError::NotInitialized { .. }
             | StoreError::NotFound { .. }
             | StoreError::Ambiguous { .. }
-            | StoreError::SourceAborted => CliError::Input { code, message },
-            StoreError::SessionConflict { .. } => CliError::Conflict { code, message },
+            | StoreError::SourceAborted
+            | StoreError::Rule(_)
+            | StoreError::StoreArchived { .. }
+            | StoreError::ProtectedPath { .. }
+            | StoreError::RedactCurrent { .. }
+            | StoreError::VersionOutOfRange { .. } => CliError::Input { code, message },
+            StoreError::SessionConflict { .. }
+            | StoreError::PathConflict { .. }
+            | StoreError::PreconditionFailed { .. } => CliError::Conflict { code, message },
             StoreError::InvalidEvent(_)
             | StoreError::Corrupt(_)
             | StoreError::Database(_)

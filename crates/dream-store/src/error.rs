@@ -46,6 +46,71 @@ pub enum StoreError {
         /// How the new content differs.
         reason: String,
     },
+    /// A value breaks a memory rule (path, content size, name, description, metadata).
+    #[error("{0}")]
+    Rule(#[from] dream_types::RuleError),
+    /// A create or rename onto a path another memory has.
+    #[error(
+        "a memory already exists at {path} ({memory_id}); update that memory or choose another path"
+    )]
+    PathConflict {
+        /// The path.
+        path: String,
+        /// The memory that has it.
+        memory_id: String,
+    },
+    /// A precondition hash does not match the memory's current content.
+    #[error(
+        "memory {memory_id} has content_sha256 {actual}, not the expected {expected}: it changed \
+         since you read it; read it again and retry"
+    )]
+    PreconditionFailed {
+        /// The memory.
+        memory_id: String,
+        /// The hash the caller expected.
+        expected: String,
+        /// The hash it has.
+        actual: String,
+    },
+    /// A create or update in an archived store.
+    #[error(
+        "memory store {store_id} is archived and read-only; reads, deletes and redactions still work"
+    )]
+    StoreArchived {
+        /// The store.
+        store_id: String,
+    },
+    /// A dream tried to change a path under a protected prefix.
+    #[error(
+        "{path} is under the protected path {prefix}: dreams may not change it, only people can"
+    )]
+    ProtectedPath {
+        /// The path.
+        path: String,
+        /// The protecting prefix.
+        prefix: String,
+    },
+    /// Redaction of a version that holds a memory's current content.
+    #[error(
+        "version {version_id} holds the current content of {path}; change or delete the memory \
+         first, then redact this version"
+    )]
+    RedactCurrent {
+        /// The version.
+        version_id: String,
+        /// The memory's path.
+        path: String,
+    },
+    /// A store version beyond the store's current one.
+    #[error("store version {requested} does not exist; {store_id} is at version {current}")]
+    VersionOutOfRange {
+        /// The store.
+        store_id: String,
+        /// The version asked for.
+        requested: u64,
+        /// The store's current version.
+        current: u64,
+    },
     /// The event source stopped on bad input; nothing of the session was stored.
     #[error("the session's input is invalid; nothing of it was stored")]
     SourceAborted,
@@ -71,6 +136,14 @@ impl StoreError {
             StoreError::NotFound { .. } => "not_found_error",
             StoreError::Ambiguous { .. } => "invalid_request_error",
             StoreError::SessionConflict { .. } => "conflict_error",
+            StoreError::Rule(rule) => rule.code,
+            StoreError::PathConflict { .. } => "path_conflict",
+            StoreError::PreconditionFailed { .. } => "memory_precondition_failed_error",
+            StoreError::StoreArchived { .. } => "store_archived",
+            StoreError::ProtectedPath { .. } => "protected_path",
+            StoreError::RedactCurrent { .. } | StoreError::VersionOutOfRange { .. } => {
+                "invalid_request_error"
+            }
             StoreError::SourceAborted => "invalid_input",
             StoreError::InvalidEvent(_) | StoreError::Corrupt(_) => "api_error",
             StoreError::Database(_) | StoreError::Migration(_) => "api_error",

@@ -34,16 +34,21 @@
 #![warn(missing_docs)]
 
 mod error;
+mod memory;
 mod merge;
 pub mod sqlite;
 
 use std::ops::Range;
 
 use async_trait::async_trait;
-use dream_types::{Event, Outcome, Session, SessionFilter, SessionHead, SessionId};
+use dream_types::{
+    Actor, Event, Memory, MemoryId, MemorySnapshot, MemoryStore, MemoryStoreId, MemoryVersion,
+    MemoryVersionId, Outcome, Session, SessionFilter, SessionHead, SessionId,
+};
 use serde::Serialize;
 
 pub use error::{StoreError, StoreResult};
+pub use memory::{MemoryStorePatch, MemoryWrite, NewMemoryStore, VersionFilter};
 pub use sqlite::{OpenMode, SqliteStore};
 
 /// Supplies a session's events, in index order, to [`Store::write_session`].
@@ -229,4 +234,126 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Returns the number of stored sessions.
     async fn count_sessions(&self) -> StoreResult<u64>;
+
+    /// Creates a memory store (store version 0, no memories).
+    ///
+    /// # Errors
+    /// [`StoreError::Rule`] when the name, description, metadata or a protected path
+    /// breaks a rule.
+    async fn create_memory_store(&self, new: NewMemoryStore) -> StoreResult<MemoryStore>;
+
+    /// Returns a memory store.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn get_memory_store(&self, id: &MemoryStoreId) -> StoreResult<MemoryStore>;
+
+    /// Returns memory stores, oldest first; archived ones only when asked.
+    async fn list_memory_stores(&self, include_archived: bool) -> StoreResult<Vec<MemoryStore>>;
+
+    /// Changes a store's name, description, metadata or protected paths.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::StoreArchived`]; [`StoreError::Rule`].
+    async fn update_memory_store(
+        &self,
+        id: &MemoryStoreId,
+        patch: MemoryStorePatch,
+    ) -> StoreResult<MemoryStore>;
+
+    /// Archives a store: from then on it is read-only (reads, deletes and redactions
+    /// still work). One-way; archiving an archived store returns it unchanged.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn archive_memory_store(&self, id: &MemoryStoreId) -> StoreResult<MemoryStore>;
+
+    /// Deletes a store with all its memories and versions.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn delete_memory_store(&self, id: &MemoryStoreId) -> StoreResult<()>;
+
+    /// Applies `writes` in order, in one transaction, as `actor`: either every write
+    /// becomes memory versions or none does. Each change advances the store version
+    /// by one; a write that changes nothing writes no version. Returns the versions
+    /// written, in order.
+    ///
+    /// # Errors
+    /// - [`StoreError::Rule`]: a path or content breaks a rule;
+    /// - [`StoreError::PathConflict`]: a create or rename onto a path in use;
+    /// - [`StoreError::PreconditionFailed`]: a precondition hash does not match;
+    /// - [`StoreError::StoreArchived`]: a create or update in an archived store;
+    /// - [`StoreError::ProtectedPath`]: a dream actor touching a protected path;
+    /// - [`StoreError::NotFound`]: an unknown store or memory.
+    async fn write_memories(
+        &self,
+        store: &MemoryStoreId,
+        writes: &[MemoryWrite],
+        actor: &Actor,
+    ) -> StoreResult<Vec<MemoryVersion>>;
+
+    /// Returns a memory as it is now.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] (also for a deleted memory).
+    async fn get_memory(&self, store: &MemoryStoreId, id: &MemoryId) -> StoreResult<Memory>;
+
+    /// Returns the memory at `path`, if any.
+    async fn find_memory(&self, store: &MemoryStoreId, path: &str) -> StoreResult<Option<Memory>>;
+
+    /// Returns the memories whose path starts with `path_prefix` (all when `None`),
+    /// sorted by path.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown store.
+    async fn list_memories(
+        &self,
+        store: &MemoryStoreId,
+        path_prefix: Option<&str>,
+    ) -> StoreResult<Vec<Memory>>;
+
+    /// Returns memory versions, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown store.
+    async fn list_memory_versions(
+        &self,
+        store: &MemoryStoreId,
+        filter: &VersionFilter,
+    ) -> StoreResult<Vec<MemoryVersion>>;
+
+    /// Returns one memory version.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn get_memory_version(
+        &self,
+        store: &MemoryStoreId,
+        id: &MemoryVersionId,
+    ) -> StoreResult<MemoryVersion>;
+
+    /// Wipes the path and content of one version, keeping the record (for secrets and
+    /// personal data). Redacting a redacted version returns it unchanged.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::RedactCurrent`] when the version holds
+    /// a memory's current content (change or delete the memory first).
+    async fn redact_memory_version(
+        &self,
+        store: &MemoryStoreId,
+        id: &MemoryVersionId,
+        actor: &Actor,
+    ) -> StoreResult<MemoryVersion>;
+
+    /// Returns every memory as of store version `store_version` (0 is the empty
+    /// store), sorted by path; memories whose state was redacted have no content.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`]; [`StoreError::VersionOutOfRange`] above the current version.
+    async fn memories_at(
+        &self,
+        store: &MemoryStoreId,
+        store_version: u64,
+    ) -> StoreResult<Vec<MemorySnapshot>>;
 }

@@ -29,6 +29,15 @@ macro_rules! store_conformance_suite {
                     }
                 };
             }
+            macro_rules! memory_case {
+                ($name:ident) => {
+                    #[tokio::test]
+                    async fn $name() {
+                        let store = $make.await;
+                        $crate::memory_conformance::$name(&*store).await;
+                    }
+                };
+            }
             case!(new_session_is_created_then_unchanged);
             case!(longer_content_with_same_prefix_is_appended);
             case!(same_events_with_other_fields_is_updated);
@@ -45,6 +54,18 @@ macro_rules! store_conformance_suite {
             case!(event_fields_round_trip);
             case!(event_ranges);
             case!(concurrent_writers_of_one_session_store_it_once);
+            memory_case!(stores_are_created_validated_updated_and_listed);
+            memory_case!(every_change_is_a_version_that_advances_the_store_version);
+            memory_case!(a_rejected_write_leaves_no_version);
+            memory_case!(renames_cannot_take_a_used_path);
+            memory_case!(listing_filters_by_whole_segment_prefixes);
+            memory_case!(archived_stores_are_read_only_but_allow_deletes_and_redactions);
+            memory_case!(dreams_cannot_touch_protected_paths_but_people_can);
+            memory_case!(the_log_filters_by_memory_actor_operation_and_time);
+            memory_case!(redaction_wipes_one_version_and_keeps_the_record);
+            memory_case!(the_store_reads_as_of_any_store_version);
+            memory_case!(concurrent_writers_with_one_precondition_exactly_one_wins);
+            memory_case!(deleting_a_store_removes_its_memories_and_versions);
         }
     };
 }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod event;
 pub mod hash;
 pub mod id;
+pub mod memory;
 pub mod outcome;
 pub mod session;
 pub mod timestamp;
@@ -30,6 +31,12 @@ pub use error::{TypesError, TypesResult};
 pub use event::{Event, EventKind, REJECTION_PREFIX};
 pub use hash::{EventDigest, HashedSession, canonical_json, session_content_hash, sha256_hex};
 pub use id::{IdGenerator, PrefixedId, RandomIds, SequentialIds, SessionId, new_id};
+pub use memory::{
+    Actor, Memory, MemoryId, MemoryListItem, MemoryOperation, MemorySnapshot, MemoryStore,
+    MemoryStoreId, MemoryVersion, MemoryVersionId, RuleError, content_sha256, path_has_prefix,
+    roll_up, validate_content, validate_description, validate_metadata, validate_path,
+    validate_prefix, validate_store_name,
+};
 pub use outcome::{Outcome, OutcomeResult};
 pub use session::{
     MemoryVersionRef, OutcomeFilter, Session, SessionFilter, SessionHead, SourceKind,

@@ -1,26 +1,19 @@
-//! The SQLite backend: one database file in WAL mode, created on first use.
+//! Sessions, events and outcomes in SQLite.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
 use dream_types::{
-    Clock, Event, EventKind, IdGenerator, MemoryVersionRef, Outcome, OutcomeFilter, OutcomeResult,
-    RandomIds, Session, SessionFilter, SessionHead, SessionId, SourceKind, SystemClock, Timestamp,
-    new_id,
+    Event, EventKind, MemoryVersionRef, Outcome, OutcomeFilter, OutcomeResult, Session,
+    SessionFilter, SessionHead, SessionId, SourceKind, Timestamp, new_id,
 };
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite, Transaction};
 
+use super::{SqliteStore, corrupt, parse_time};
 use crate::merge::{Existing, Merge, MergeStep, Plan};
 use crate::{
-    EventSource, SessionRef, SourceEnd, Store, StoreError, StoreResult, WriteOptions, WriteReport,
+    EventSource, SessionRef, SourceEnd, StoreError, StoreResult, WriteOptions, WriteReport,
     WriteStatus,
 };
 
@@ -28,86 +21,7 @@ use crate::{
 /// 32,766 bound-parameter limit).
 const EVENT_BATCH: usize = 256;
 
-/// Whether [`SqliteStore::open`] may create the database file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpenMode {
-    /// Create the file (and its parent directory) when missing.
-    Create,
-    /// Fail with [`StoreError::NotInitialized`] when the file is missing.
-    MustExist,
-}
-
-/// A [`Store`] in one SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-    path: PathBuf,
-    clock: Arc<dyn Clock>,
-    ids: Arc<dyn IdGenerator>,
-}
-
 impl SqliteStore {
-    /// Opens (and with [`OpenMode::Create`], creates) the database at `path` and
-    /// applies pending migrations. Uses the system clock and random ids.
-    ///
-    /// # Errors
-    /// [`StoreError::NotInitialized`] when the file is missing under `MustExist`;
-    /// [`StoreError::Database`] when the file cannot be opened or is not a database;
-    /// [`StoreError::Migration`] when the schema cannot be brought up to date.
-    pub async fn open(path: &Path, mode: OpenMode) -> StoreResult<Self> {
-        Self::open_with(path, mode, Arc::new(SystemClock), Arc::new(RandomIds)).await
-    }
-
-    /// Like [`SqliteStore::open`] with an injected clock and id generator (for tests).
-    ///
-    /// # Errors
-    /// As [`SqliteStore::open`].
-    pub async fn open_with(
-        path: &Path,
-        mode: OpenMode,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdGenerator>,
-    ) -> StoreResult<Self> {
-        if !path.exists() {
-            if mode == OpenMode::MustExist {
-                return Err(StoreError::NotInitialized {
-                    path: path.display().to_string(),
-                });
-            }
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
-            }
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(mode == OpenMode::Create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self {
-            pool,
-            path: path.to_owned(),
-            clock,
-            ids,
-        })
-    }
-
-    /// Returns the database file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Closes the connection pool, checkpointing the WAL.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     async fn find_existing(
         tx: &mut Transaction<'static, Sqlite>,
         head: &SessionHead,
@@ -187,85 +101,7 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
-
-const SESSION_COLUMNS: &str = "s.id, s.source_kind, s.source_session_id, s.agent, s.user_id, \
-    s.started_at, s.ended_at, s.metadata, s.content_hash, s.event_count, s.tool_error_count, \
-    s.memory_store_id, s.memory_store_version, s.parent_source_session_id, s.parent_id, \
-    s.source_path, s.ingested_at, s.updated_at";
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Corrupt(format!("unreadable {what} {value:?}"))
-}
-
-fn parse_time(value: Option<String>, what: &str) -> StoreResult<Option<Timestamp>> {
-    value
-        .map(|text| Timestamp::parse(&text).map_err(|_| corrupt(what, &text)))
-        .transpose()
-}
-
-fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
-    let id: String = row.try_get("id")?;
-    let kind: String = row.try_get("source_kind")?;
-    let agent: String = row.try_get("agent")?;
-    let metadata: String = row.try_get("metadata")?;
-    let store_id: Option<String> = row.try_get("memory_store_id")?;
-    let store_version: Option<i64> = row.try_get("memory_store_version")?;
-    let parent_id: Option<String> = row.try_get("parent_id")?;
-    let ingested_at: String = row.try_get("ingested_at")?;
-    let updated_at: String = row.try_get("updated_at")?;
-    let count = |column: &str| -> StoreResult<u64> {
-        Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
-    };
-    Ok(Session {
-        id: SessionId::from_str(&id).map_err(|_| corrupt("session id", &id))?,
-        source_kind: SourceKind::from_str(&kind).map_err(|_| corrupt("source kind", &kind))?,
-        source_session_id: row.try_get("source_session_id")?,
-        agent: (!agent.is_empty()).then_some(agent),
-        user: row.try_get("user_id")?,
-        started_at: parse_time(row.try_get("started_at")?, "started_at")?,
-        ended_at: parse_time(row.try_get("ended_at")?, "ended_at")?,
-        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata", &metadata))?,
-        content_hash: row.try_get("content_hash")?,
-        memory_version: store_version.map(|version| MemoryVersionRef {
-            store_id,
-            version: u64::try_from(version).unwrap_or(0),
-        }),
-        parent_id: parent_id
-            .map(|p| SessionId::from_str(&p).map_err(|_| corrupt("parent id", &p)))
-            .transpose()?,
-        parent_source_session_id: row.try_get("parent_source_session_id")?,
-        event_count: count("event_count")?,
-        tool_error_count: count("tool_error_count")?,
-        source_path: row.try_get("source_path")?,
-        outcomes: Vec::new(),
-        ingested_at: parse_time(Some(ingested_at), "ingested_at")?.unwrap_or_else(Timestamp::now),
-        updated_at: parse_time(Some(updated_at), "updated_at")?.unwrap_or_else(Timestamp::now),
-    })
-}
-
-fn event_from_row(row: &SqliteRow) -> StoreResult<Event> {
-    let kind: String = row.try_get("kind")?;
-    Ok(Event {
-        index: u32::try_from(row.try_get::<i64, _>("idx")?).unwrap_or(u32::MAX),
-        timestamp: parse_time(row.try_get("ts")?, "event timestamp")?,
-        kind: EventKind::from_str(&kind).map_err(|_| corrupt("event kind", &kind))?,
-        tool_name: row.try_get("tool_name")?,
-        tool_use_id: row.try_get("tool_use_id")?,
-        is_error: row.try_get("is_error")?,
-        rejected: row.try_get("rejected")?,
-        text: row.try_get("text")?,
-        raw: row.try_get("raw")?,
-    })
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn write_session(
+    pub(super) async fn write_session_impl(
         &self,
         head: &SessionHead,
         events: &mut dyn EventSource,
@@ -462,7 +298,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn get_session(&self, reference: &SessionRef) -> StoreResult<Session> {
+    pub(super) async fn get_session_impl(&self, reference: &SessionRef) -> StoreResult<Session> {
         let by_source = |source: String| async move {
             sqlx::query(AssertSqlSafe(format!(
                 "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.source_session_id = ? \
@@ -516,7 +352,10 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>> {
+    pub(super) async fn list_sessions_impl(
+        &self,
+        filter: &SessionFilter,
+    ) -> StoreResult<Vec<Session>> {
         let mut query = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE 1 = 1"
         ));
@@ -575,7 +414,7 @@ impl Store for SqliteStore {
         Ok(sessions)
     }
 
-    async fn session_events(
+    pub(super) async fn session_events_impl(
         &self,
         id: &SessionId,
         range: Option<Range<u32>>,
@@ -603,7 +442,7 @@ impl Store for SqliteStore {
         rows.iter().map(event_from_row).collect()
     }
 
-    async fn child_sessions(&self, id: &SessionId) -> StoreResult<Vec<Session>> {
+    pub(super) async fn child_sessions_impl(&self, id: &SessionId) -> StoreResult<Vec<Session>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.parent_id = ? \
              ORDER BY COALESCE(s.started_at, s.ingested_at), s.id"
@@ -619,10 +458,70 @@ impl Store for SqliteStore {
         Ok(sessions)
     }
 
-    async fn count_sessions(&self) -> StoreResult<u64> {
+    pub(super) async fn count_sessions_impl(&self) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
+}
+
+const SESSION_COLUMNS: &str = "s.id, s.source_kind, s.source_session_id, s.agent, s.user_id, \
+    s.started_at, s.ended_at, s.metadata, s.content_hash, s.event_count, s.tool_error_count, \
+    s.memory_store_id, s.memory_store_version, s.parent_source_session_id, s.parent_id, \
+    s.source_path, s.ingested_at, s.updated_at";
+
+fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
+    let id: String = row.try_get("id")?;
+    let kind: String = row.try_get("source_kind")?;
+    let agent: String = row.try_get("agent")?;
+    let metadata: String = row.try_get("metadata")?;
+    let store_id: Option<String> = row.try_get("memory_store_id")?;
+    let store_version: Option<i64> = row.try_get("memory_store_version")?;
+    let parent_id: Option<String> = row.try_get("parent_id")?;
+    let ingested_at: String = row.try_get("ingested_at")?;
+    let updated_at: String = row.try_get("updated_at")?;
+    let count = |column: &str| -> StoreResult<u64> {
+        Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
+    };
+    Ok(Session {
+        id: SessionId::from_str(&id).map_err(|_| corrupt("session id", &id))?,
+        source_kind: SourceKind::from_str(&kind).map_err(|_| corrupt("source kind", &kind))?,
+        source_session_id: row.try_get("source_session_id")?,
+        agent: (!agent.is_empty()).then_some(agent),
+        user: row.try_get("user_id")?,
+        started_at: parse_time(row.try_get("started_at")?, "started_at")?,
+        ended_at: parse_time(row.try_get("ended_at")?, "ended_at")?,
+        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata", &metadata))?,
+        content_hash: row.try_get("content_hash")?,
+        memory_version: store_version.map(|version| MemoryVersionRef {
+            store_id,
+            version: u64::try_from(version).unwrap_or(0),
+        }),
+        parent_id: parent_id
+            .map(|p| SessionId::from_str(&p).map_err(|_| corrupt("parent id", &p)))
+            .transpose()?,
+        parent_source_session_id: row.try_get("parent_source_session_id")?,
+        event_count: count("event_count")?,
+        tool_error_count: count("tool_error_count")?,
+        source_path: row.try_get("source_path")?,
+        outcomes: Vec::new(),
+        ingested_at: parse_time(Some(ingested_at), "ingested_at")?.unwrap_or_else(Timestamp::now),
+        updated_at: parse_time(Some(updated_at), "updated_at")?.unwrap_or_else(Timestamp::now),
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> StoreResult<Event> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Event {
+        index: u32::try_from(row.try_get::<i64, _>("idx")?).unwrap_or(u32::MAX),
+        timestamp: parse_time(row.try_get("ts")?, "event timestamp")?,
+        kind: EventKind::from_str(&kind).map_err(|_| corrupt("event kind", &kind))?,
+        tool_name: row.try_get("tool_name")?,
+        tool_use_id: row.try_get("tool_use_id")?,
+        is_error: row.try_get("is_error")?,
+        rejected: row.try_get("rejected")?,
+        text: row.try_get("text")?,
+        raw: row.try_get("raw")?,
+    })
 }

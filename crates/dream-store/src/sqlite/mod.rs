@@ -1,0 +1,241 @@
+//! The SQLite backend: one database file in WAL mode, created on first use.
+
+mod memory;
+mod session;
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dream_types::{
+    Actor, Clock, Event, IdGenerator, Memory, MemoryId, MemorySnapshot, MemoryStore, MemoryStoreId,
+    MemoryVersion, MemoryVersionId, RandomIds, Session, SessionFilter, SessionHead, SessionId,
+    SystemClock, Timestamp,
+};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{
+    EventSource, MemoryStorePatch, MemoryWrite, NewMemoryStore, SessionRef, Store, StoreError,
+    StoreResult, VersionFilter, WriteOptions, WriteReport,
+};
+
+/// Whether [`SqliteStore::open`] may create the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the file (and its parent directory) when missing.
+    Create,
+    /// Fail with [`StoreError::NotInitialized`] when the file is missing.
+    MustExist,
+}
+
+/// A [`Store`] in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+}
+
+impl SqliteStore {
+    /// Opens (and with [`OpenMode::Create`], creates) the database at `path` and
+    /// applies pending migrations. Uses the system clock and random ids.
+    ///
+    /// # Errors
+    /// [`StoreError::NotInitialized`] when the file is missing under `MustExist`;
+    /// [`StoreError::Database`] when the file cannot be opened or is not a database;
+    /// [`StoreError::Migration`] when the schema cannot be brought up to date.
+    pub async fn open(path: &Path, mode: OpenMode) -> StoreResult<Self> {
+        Self::open_with(path, mode, Arc::new(SystemClock), Arc::new(RandomIds)).await
+    }
+
+    /// Like [`SqliteStore::open`] with an injected clock and id generator (for tests).
+    ///
+    /// # Errors
+    /// As [`SqliteStore::open`].
+    pub async fn open_with(
+        path: &Path,
+        mode: OpenMode,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> StoreResult<Self> {
+        if !path.exists() {
+            if mode == OpenMode::MustExist {
+                return Err(StoreError::NotInitialized {
+                    path: path.display().to_string(),
+                });
+            }
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(mode == OpenMode::Create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+            clock,
+            ids,
+        })
+    }
+
+    /// Returns the database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes the connection pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(super) fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("unreadable {what} {value:?}"))
+}
+
+pub(super) fn parse_time(value: Option<String>, what: &str) -> StoreResult<Option<Timestamp>> {
+    value
+        .map(|text| Timestamp::parse(&text).map_err(|_| corrupt(what, &text)))
+        .transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn write_session(
+        &self,
+        head: &SessionHead,
+        events: &mut dyn EventSource,
+        options: WriteOptions,
+    ) -> StoreResult<WriteReport> {
+        self.write_session_impl(head, events, options).await
+    }
+
+    async fn get_session(&self, reference: &SessionRef) -> StoreResult<Session> {
+        self.get_session_impl(reference).await
+    }
+
+    async fn list_sessions(&self, filter: &SessionFilter) -> StoreResult<Vec<Session>> {
+        self.list_sessions_impl(filter).await
+    }
+
+    async fn session_events(
+        &self,
+        id: &SessionId,
+        range: Option<Range<u32>>,
+    ) -> StoreResult<Vec<Event>> {
+        self.session_events_impl(id, range).await
+    }
+
+    async fn child_sessions(&self, id: &SessionId) -> StoreResult<Vec<Session>> {
+        self.child_sessions_impl(id).await
+    }
+
+    async fn count_sessions(&self) -> StoreResult<u64> {
+        self.count_sessions_impl().await
+    }
+
+    async fn create_memory_store(&self, new: NewMemoryStore) -> StoreResult<MemoryStore> {
+        self.create_memory_store_impl(new).await
+    }
+
+    async fn get_memory_store(&self, id: &MemoryStoreId) -> StoreResult<MemoryStore> {
+        self.get_memory_store_impl(id).await
+    }
+
+    async fn list_memory_stores(&self, include_archived: bool) -> StoreResult<Vec<MemoryStore>> {
+        self.list_memory_stores_impl(include_archived).await
+    }
+
+    async fn update_memory_store(
+        &self,
+        id: &MemoryStoreId,
+        patch: MemoryStorePatch,
+    ) -> StoreResult<MemoryStore> {
+        self.update_memory_store_impl(id, patch).await
+    }
+
+    async fn archive_memory_store(&self, id: &MemoryStoreId) -> StoreResult<MemoryStore> {
+        self.archive_memory_store_impl(id).await
+    }
+
+    async fn delete_memory_store(&self, id: &MemoryStoreId) -> StoreResult<()> {
+        self.delete_memory_store_impl(id).await
+    }
+
+    async fn write_memories(
+        &self,
+        store: &MemoryStoreId,
+        writes: &[MemoryWrite],
+        actor: &Actor,
+    ) -> StoreResult<Vec<MemoryVersion>> {
+        self.write_memories_impl(store, writes, actor).await
+    }
+
+    async fn get_memory(&self, store: &MemoryStoreId, id: &MemoryId) -> StoreResult<Memory> {
+        self.get_memory_impl(store, id).await
+    }
+
+    async fn find_memory(&self, store: &MemoryStoreId, path: &str) -> StoreResult<Option<Memory>> {
+        self.find_memory_impl(store, path).await
+    }
+
+    async fn list_memories(
+        &self,
+        store: &MemoryStoreId,
+        path_prefix: Option<&str>,
+    ) -> StoreResult<Vec<Memory>> {
+        self.list_memories_impl(store, path_prefix).await
+    }
+
+    async fn list_memory_versions(
+        &self,
+        store: &MemoryStoreId,
+        filter: &VersionFilter,
+    ) -> StoreResult<Vec<MemoryVersion>> {
+        self.list_memory_versions_impl(store, filter).await
+    }
+
+    async fn get_memory_version(
+        &self,
+        store: &MemoryStoreId,
+        id: &MemoryVersionId,
+    ) -> StoreResult<MemoryVersion> {
+        self.get_memory_version_impl(store, id).await
+    }
+
+    async fn redact_memory_version(
+        &self,
+        store: &MemoryStoreId,
+        id: &MemoryVersionId,
+        actor: &Actor,
+    ) -> StoreResult<MemoryVersion> {
+        self.redact_memory_version_impl(store, id, actor).await
+    }
+
+    async fn memories_at(
+        &self,
+        store: &MemoryStoreId,
+        store_version: u64,
+    ) -> StoreResult<Vec<MemorySnapshot>> {
+        self.memories_at_impl(store, store_version).await
+    }
+}
