@@ -46,6 +46,17 @@ pub enum MemoryWrite {
         /// Its content.
         content: String,
     },
+    /// Bring a deleted memory back under its old id (restores use it, so that a
+    /// memory's history stays one lineage). The id must have versions in this store
+    /// and no live memory.
+    Recreate {
+        /// The deleted memory.
+        memory_id: MemoryId,
+        /// Its path.
+        path: String,
+        /// Its content.
+        content: String,
+    },
     /// Change a memory's content and/or path. A change that changes nothing writes no version.
     Update {
         /// The memory.

@@ -30,6 +30,8 @@ CREATE INDEX sessions_source_session_id ON sessions (source_session_id);
 CREATE INDEX sessions_parent_source ON sessions (parent_source_session_id);
 CREATE INDEX sessions_user ON sessions (user_id);
 
+-- A rowid table: events hold multi-kilobyte texts, which WITHOUT ROWID tables store badly
+-- (https://www.sqlite.org/withoutrowid.html, section 4).
 CREATE TABLE events (
     session_id   TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     idx          INTEGER NOT NULL,
@@ -41,8 +43,8 @@ CREATE TABLE events (
     rejected     INTEGER NOT NULL DEFAULT 0,
     text         TEXT NOT NULL,
     raw          TEXT,
-    PRIMARY KEY (session_id, idx)
-) WITHOUT ROWID;
+    UNIQUE (session_id, idx)
+);
 
 CREATE TABLE outcomes (
     session_id   TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,

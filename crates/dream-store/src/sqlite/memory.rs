@@ -374,7 +374,16 @@ impl SqliteStore {
     async fn apply_write(&self, state: &mut WriteTx<'_>, write: &MemoryWrite) -> StoreResult<()> {
         let store_id = state.store.id.clone();
         match write {
-            MemoryWrite::Create { path, content } => {
+            MemoryWrite::Create { .. } | MemoryWrite::Recreate { .. } => {
+                let (recreated, path, content) = match write {
+                    MemoryWrite::Recreate {
+                        memory_id,
+                        path,
+                        content,
+                    } => (Some(memory_id), path, content),
+                    MemoryWrite::Create { path, content } => (None, path, content),
+                    _ => return Ok(()),
+                };
                 validate_path(path)?;
                 validate_content(content)?;
                 Self::check_protected(state, path)?;
@@ -385,7 +394,13 @@ impl SqliteStore {
                         memory_id: existing.id.to_string(),
                     });
                 }
-                let memory_id: MemoryId = new_id(self.ids.as_ref());
+                let memory_id: MemoryId = match recreated {
+                    None => new_id(self.ids.as_ref()),
+                    Some(id) => {
+                        Self::check_recreatable(&mut state.tx, &store_id, id).await?;
+                        id.clone()
+                    }
+                };
                 let version = self
                     .insert_version(
                         state,
@@ -487,6 +502,35 @@ impl SqliteStore {
             }
         }
         Ok(())
+    }
+
+    /// A recreated memory must have been in this store and be deleted now.
+    async fn check_recreatable(
+        tx: &mut Transaction<'static, Sqlite>,
+        store: &MemoryStoreId,
+        id: &MemoryId,
+    ) -> StoreResult<()> {
+        let live: Option<String> = sqlx::query_scalar("SELECT path FROM memories WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(path) = live {
+            return Err(StoreError::PathConflict {
+                path,
+                memory_id: id.to_string(),
+            });
+        }
+        let known: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM memory_versions WHERE store_id = ? AND memory_id = ? LIMIT 1",
+        )
+        .bind(store.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        match known {
+            Some(_) => Ok(()),
+            None => Err(not_found("memory", id)),
+        }
     }
 
     async fn live_memory(

@@ -1,0 +1,8 @@
+//! Integration tests of dream-engine's memory operations on a real SQLite store.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+mod export;
+mod history;
+mod properties;
