@@ -21,6 +21,9 @@ pub enum EngineError {
         /// Why.
         source: std::io::Error,
     },
+    /// A request that cannot be carried out as given.
+    #[error("{0}")]
+    InvalidRequest(String),
     /// A file cannot become a memory (not UTF-8, too large, a bad path).
     #[error("{}: {message}", path.display())]
     InvalidFile {
@@ -39,6 +42,7 @@ impl EngineError {
         match self {
             EngineError::Store(err) => err.code(),
             EngineError::Io { .. } => "io_error",
+            EngineError::InvalidRequest(_) => "invalid_request_error",
             EngineError::InvalidFile { code, .. } => code,
         }
     }

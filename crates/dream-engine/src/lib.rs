@@ -33,7 +33,17 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod check;
+pub mod curate;
+pub mod dream;
+pub mod edit;
 mod error;
 pub mod memory;
+pub mod minhash;
+pub mod note;
+pub mod pattern;
+pub mod review;
+pub mod signal;
+pub mod stats;
 
 pub use error::{EngineError, EngineResult};

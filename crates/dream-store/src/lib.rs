@@ -42,13 +42,38 @@ use std::ops::Range;
 
 use async_trait::async_trait;
 use dream_types::{
-    Actor, Event, Memory, MemoryId, MemorySnapshot, MemoryStore, MemoryStoreId, MemoryVersion,
-    MemoryVersionId, Outcome, Session, SessionFilter, SessionHead, SessionId,
+    Actor, ChangeReview, Dream, DreamConfig, DreamId, DreamStatus, Event, Memory, MemoryId,
+    MemorySnapshot, MemoryStore, MemoryStoreId, MemoryVersion, MemoryVersionId, Outcome, Proposal,
+    ProposalId, Rejection, Session, SessionFilter, SessionHead, SessionId,
 };
 use serde::Serialize;
 
 pub use error::{StoreError, StoreResult};
 pub use memory::{MemoryStorePatch, MemoryWrite, NewMemoryStore, VersionFilter};
+
+/// Filters for [`Store::list_dreams`]; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DreamFilter {
+    /// Dreams of this store.
+    pub memory_store_id: Option<MemoryStoreId>,
+    /// Dreams with one of these statuses (all when empty).
+    pub statuses: Vec<DreamStatus>,
+    /// Include archived dreams. Default false.
+    pub include_archived: bool,
+    /// At most this many, newest first.
+    pub limit: Option<u64>,
+}
+
+/// A review decision to store together with the memory writes it causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewUpdate {
+    /// The proposal.
+    pub proposal_id: ProposalId,
+    /// New states of some of its changes.
+    pub reviews: Vec<ChangeReview>,
+    /// Rejections to remember for the store.
+    pub rejections: Vec<Rejection>,
+}
 pub use sqlite::{OpenMode, SqliteStore};
 
 /// Supplies a session's events, in index order, to [`Store::write_session`].
@@ -356,4 +381,97 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         store: &MemoryStoreId,
         store_version: u64,
     ) -> StoreResult<Vec<MemorySnapshot>>;
+
+    /// Returns the store's dream gates (the defaults when never set).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn dream_config(&self, store: &MemoryStoreId) -> StoreResult<DreamConfig>;
+
+    /// Sets the store's dream gates.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn set_dream_config(
+        &self,
+        store: &MemoryStoreId,
+        config: &DreamConfig,
+    ) -> StoreResult<()>;
+
+    /// Stores a new dream, minting its id and creation time (both fields of `dream`
+    /// are replaced). Returns it as stored.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown store.
+    async fn create_dream(&self, dream: Dream) -> StoreResult<Dream>;
+
+    /// Saves a dream's progress (status, counts, timings, outputs). A dream whose
+    /// stored status is final is not changed: the stored dream is returned instead
+    /// (so a cancel is never overwritten by a worker that did not see it).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn update_dream(&self, dream: &Dream) -> StoreResult<Dream>;
+
+    /// Returns a dream.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn get_dream(&self, id: &DreamId) -> StoreResult<Dream>;
+
+    /// Returns dreams, newest first.
+    async fn list_dreams(&self, filter: &DreamFilter) -> StoreResult<Vec<Dream>>;
+
+    /// Stores a proposal, minting its id and creation time, with every change pending.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown dream.
+    async fn create_proposal(&self, proposal: Proposal) -> StoreResult<Proposal>;
+
+    /// Returns a proposal.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn get_proposal(&self, id: &ProposalId) -> StoreResult<Proposal>;
+
+    /// Returns the review state of every change of a proposal, in the proposal's order.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn change_reviews(&self, id: &ProposalId) -> StoreResult<Vec<ChangeReview>>;
+
+    /// Applies `writes` as `actor` (exactly as [`Store::write_memories`]) and records
+    /// `review` in the same transaction, so applied changes and their review state
+    /// never disagree. `writes` may be empty (a rejection). Applied reviews without an
+    /// `applied_store_version` get the store version of the last write.
+    ///
+    /// # Errors
+    /// As [`Store::write_memories`]; nothing is recorded when a write fails.
+    async fn write_reviewed(
+        &self,
+        store: &MemoryStoreId,
+        writes: &[MemoryWrite],
+        actor: &Actor,
+        review: &ReviewUpdate,
+    ) -> StoreResult<Vec<MemoryVersion>>;
+
+    /// Returns the rejections remembered for a store, oldest first.
+    async fn rejections(&self, store: &MemoryStoreId) -> StoreResult<Vec<Rejection>>;
+
+    /// Returns a session's cached signals for an extractor version, with the content
+    /// hash they were extracted from.
+    async fn cached_signals(
+        &self,
+        session: &SessionId,
+        extractor_version: u32,
+    ) -> StoreResult<Option<(String, String)>>;
+
+    /// Caches a session's signals (JSON) for an extractor version and content hash.
+    async fn cache_signals(
+        &self,
+        session: &SessionId,
+        extractor_version: u32,
+        content_hash: &str,
+        signals: &str,
+    ) -> StoreResult<()>;
 }

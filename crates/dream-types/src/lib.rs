@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod dream;
 pub mod error;
 pub mod event;
 pub mod hash;
@@ -27,6 +28,12 @@ pub mod session;
 pub mod timestamp;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use dream::{
+    Change, ChangeOp, ChangeReview, ChangeStatus, Dream, DreamConfig, DreamCounts, DreamError,
+    DreamId, DreamMode, DreamStatus, DreamUsage, Edit, Evidence, Flag, HeldBack, HeldBackReason,
+    OutcomeStats, OutputBehavior, Proposal, ProposalId, Rejection, SessionWindow, StageTimings,
+    Support,
+};
 pub use error::{TypesError, TypesResult};
 pub use event::{Event, EventKind, REJECTION_PREFIX};
 pub use hash::{EventDigest, HashedSession, canonical_json, session_content_hash, sha256_hex};

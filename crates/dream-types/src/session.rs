@@ -177,6 +177,8 @@ pub struct SessionFilter {
     pub has_errors: Option<bool>,
     /// Sessions with a matching outcome.
     pub outcome: Option<OutcomeFilter>,
+    /// Sessions first stored after this time.
+    pub ingested_after: Option<Timestamp>,
     /// Only top-level sessions (no parent), when true.
     pub top_level_only: bool,
     /// At most this many, newest first; `None` for all.
@@ -200,6 +202,12 @@ impl SessionFilter {
         }
         if let Some(want) = self.has_errors
             && (session.tool_error_count > 0) != want
+        {
+            return false;
+        }
+        if self
+            .ingested_after
+            .is_some_and(|after| session.ingested_at <= after)
         {
             return false;
         }

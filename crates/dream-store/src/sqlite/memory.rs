@@ -24,18 +24,18 @@ const MEMORY_COLUMNS: &str = "id, store_id, path, content, content_sha256, conte
 const VERSION_COLUMNS: &str = "id, store_id, memory_id, store_version, operation, path, content, \
     content_sha256, content_size_bytes, created_by, created_at, redacted_at, redacted_by";
 
-fn not_found(kind: &'static str, reference: impl ToString) -> StoreError {
+pub(super) fn not_found(kind: &'static str, reference: impl ToString) -> StoreError {
     StoreError::NotFound {
         kind,
         reference: reference.to_string(),
     }
 }
 
-fn to_i64(n: u64) -> i64 {
+pub(super) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn to_u64(n: i64) -> u64 {
+pub(super) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
@@ -302,7 +302,20 @@ impl SqliteStore {
         writes: &[MemoryWrite],
         actor: &Actor,
     ) -> StoreResult<Vec<MemoryVersion>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (tx, versions) = self.write_in(tx, store_id, writes, actor).await?;
+        tx.commit().await?;
+        Ok(versions)
+    }
+
+    /// Applies `writes` inside `tx` and returns it uncommitted.
+    pub(super) async fn write_in(
+        &self,
+        mut tx: Transaction<'static, Sqlite>,
+        store_id: &MemoryStoreId,
+        writes: &[MemoryWrite],
+        actor: &Actor,
+    ) -> StoreResult<(Transaction<'static, Sqlite>, Vec<MemoryVersion>)> {
         let store = Self::load_store(&mut tx, store_id).await?;
         let changes_content = writes
             .iter()
@@ -334,8 +347,7 @@ impl SqliteStore {
             .bind(store_id.as_str())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(versions)
+        Ok((tx, versions))
     }
 
     fn check_protected(state: &WriteTx<'_>, path: &str) -> StoreResult<()> {
@@ -831,6 +843,6 @@ fn check_precondition(memory: &Memory, expected: Option<&str>) -> StoreResult<()
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("cannot encode: {e}")))
 }

@@ -1,5 +1,6 @@
 //! The SQLite backend: one database file in WAL mode, created on first use.
 
+mod dream;
 mod memory;
 mod session;
 
@@ -10,17 +11,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dream_types::{
-    Actor, Clock, Event, IdGenerator, Memory, MemoryId, MemorySnapshot, MemoryStore, MemoryStoreId,
-    MemoryVersion, MemoryVersionId, RandomIds, Session, SessionFilter, SessionHead, SessionId,
-    SystemClock, Timestamp,
+    Actor, ChangeReview, Clock, Dream, DreamConfig, DreamId, Event, IdGenerator, Memory, MemoryId,
+    MemorySnapshot, MemoryStore, MemoryStoreId, MemoryVersion, MemoryVersionId, Proposal,
+    ProposalId, RandomIds, Rejection, Session, SessionFilter, SessionHead, SessionId, SystemClock,
+    Timestamp,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::{
-    EventSource, MemoryStorePatch, MemoryWrite, NewMemoryStore, SessionRef, Store, StoreError,
-    StoreResult, VersionFilter, WriteOptions, WriteReport,
+    DreamFilter, EventSource, MemoryStorePatch, MemoryWrite, NewMemoryStore, ReviewUpdate,
+    SessionRef, Store, StoreError, StoreResult, VersionFilter, WriteOptions, WriteReport,
 };
 
 /// Whether [`SqliteStore::open`] may create the database file.
@@ -237,5 +239,78 @@ impl Store for SqliteStore {
         store_version: u64,
     ) -> StoreResult<Vec<MemorySnapshot>> {
         self.memories_at_impl(store, store_version).await
+    }
+
+    async fn dream_config(&self, store: &MemoryStoreId) -> StoreResult<DreamConfig> {
+        self.dream_config_impl(store).await
+    }
+
+    async fn set_dream_config(
+        &self,
+        store: &MemoryStoreId,
+        config: &DreamConfig,
+    ) -> StoreResult<()> {
+        self.set_dream_config_impl(store, config).await
+    }
+
+    async fn create_dream(&self, dream: Dream) -> StoreResult<Dream> {
+        self.create_dream_impl(dream).await
+    }
+
+    async fn update_dream(&self, dream: &Dream) -> StoreResult<Dream> {
+        self.update_dream_impl(dream).await
+    }
+
+    async fn get_dream(&self, id: &DreamId) -> StoreResult<Dream> {
+        self.get_dream_impl(id).await
+    }
+
+    async fn list_dreams(&self, filter: &DreamFilter) -> StoreResult<Vec<Dream>> {
+        self.list_dreams_impl(filter).await
+    }
+
+    async fn create_proposal(&self, proposal: Proposal) -> StoreResult<Proposal> {
+        self.create_proposal_impl(proposal).await
+    }
+
+    async fn get_proposal(&self, id: &ProposalId) -> StoreResult<Proposal> {
+        self.get_proposal_impl(id).await
+    }
+
+    async fn change_reviews(&self, id: &ProposalId) -> StoreResult<Vec<ChangeReview>> {
+        self.change_reviews_impl(id).await
+    }
+
+    async fn write_reviewed(
+        &self,
+        store: &MemoryStoreId,
+        writes: &[MemoryWrite],
+        actor: &Actor,
+        review: &ReviewUpdate,
+    ) -> StoreResult<Vec<MemoryVersion>> {
+        self.write_reviewed_impl(store, writes, actor, review).await
+    }
+
+    async fn rejections(&self, store: &MemoryStoreId) -> StoreResult<Vec<Rejection>> {
+        self.rejections_impl(store).await
+    }
+
+    async fn cached_signals(
+        &self,
+        session: &SessionId,
+        extractor_version: u32,
+    ) -> StoreResult<Option<(String, String)>> {
+        self.cached_signals_impl(session, extractor_version).await
+    }
+
+    async fn cache_signals(
+        &self,
+        session: &SessionId,
+        extractor_version: u32,
+        content_hash: &str,
+        signals: &str,
+    ) -> StoreResult<()> {
+        self.cache_signals_impl(session, extractor_version, content_hash, signals)
+            .await
     }
 }

@@ -379,6 +379,11 @@ impl SqliteStore {
             }
             None => {}
         }
+        if let Some(after) = filter.ingested_after {
+            query
+                .push(" AND s.ingested_at > ")
+                .push_bind(after.to_rfc3339());
+        }
         if filter.top_level_only {
             query.push(" AND s.parent_source_session_id IS NULL");
         }

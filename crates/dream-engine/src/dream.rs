@@ -1,0 +1,665 @@
+//! Running a dream end to end: select → extract → mine → curate → check → output
+//! (DESIGN.md, "The dream pipeline"), with the job's status, timings and counts
+//! recorded in the store as it goes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use dream_store::{DreamFilter, MemoryStorePatch, MemoryWrite, NewMemoryStore, SessionRef, Store};
+use dream_types::{
+    Actor, Clock, Dream, DreamConfig, DreamCounts, DreamError, DreamId, DreamMode, DreamStatus,
+    DreamUsage, HeldBack, HeldBackReason, MemoryStore, MemoryStoreId, OutputBehavior, Proposal,
+    ProposalId, Session, SessionFilter, SessionId, SessionWindow, StageTimings, Timestamp,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::check::redact_secrets;
+use crate::curate::{CurateInput, MemoryFile, curate};
+use crate::pattern::{SessionInfo, mine};
+use crate::review::{ReviewReport, approve};
+use crate::signal::{EXTRACTOR_VERSION, Signal, extract};
+use crate::{EngineError, EngineResult};
+
+/// The engine that needs no model.
+pub const LOCAL_ENGINE: &str = "local";
+/// Most sessions a dream takes by explicit ids (Anthropic's limit).
+pub const MAX_EXPLICIT_SESSIONS: usize = 100;
+/// Longest `instructions` (Anthropic's limit), in characters.
+pub const MAX_INSTRUCTIONS_CHARS: usize = 4_096;
+/// A reward below this counts as a failed session.
+pub const REWARD_FAILURE_BELOW: f64 = 0.5;
+
+/// What to dream about, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DreamRequest {
+    /// The store to read.
+    pub memory_store_id: MemoryStoreId,
+    /// Which sessions.
+    pub window: SessionWindow,
+    /// Skip the dream when fewer top-level sessions arrived since the store's last
+    /// completed dream.
+    pub min_new_sessions: Option<u64>,
+    /// `local`.
+    pub engine: String,
+    /// Guidance (kept; the local engine does not read it).
+    pub instructions: Option<String>,
+    /// Where the result goes.
+    pub output_behavior: OutputBehavior,
+    /// Review or auto.
+    pub mode: DreamMode,
+    /// Gate overrides for this dream (`None` uses the store's configuration).
+    pub config: Option<DreamConfig>,
+    /// Override of `min_support` only.
+    pub min_support: Option<u64>,
+}
+
+/// Watches a dream.
+pub trait DreamObserver: Send + Sync {
+    /// A stage starts (`select`, `extract`, `mine`, `curate`, `check`, `output`).
+    fn stage(&self, _stage: &str) {}
+    /// Sessions read so far during `extract`.
+    fn progress(&self, _done: u64, _total: u64) {}
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Quiet;
+
+impl DreamObserver for Quiet {}
+
+/// What `run_dream` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum DreamRun {
+    /// Too few new sessions since the last dream.
+    Skipped {
+        /// Why, in one line.
+        reason: String,
+        /// New top-level sessions since the last completed dream.
+        new_sessions: u64,
+        /// The threshold.
+        min_new_sessions: u64,
+        /// The last completed dream of the store.
+        previous_dream_id: Option<DreamId>,
+    },
+    /// The dream ran.
+    Ran {
+        /// The dream as stored.
+        dream: Box<Dream>,
+        /// Its proposal (absent when canceled).
+        proposal: Option<Box<Proposal>>,
+        /// In auto mode: what was applied.
+        applied: Option<ReviewReport>,
+    },
+}
+
+/// Returns whether a session failed, from its outcomes: a `reward` below 0.5, or any
+/// verdict other than `satisfied` (`needs_revision` as a final state counts as failed).
+/// `None` when it has no outcome.
+pub fn session_failed(session: &Session) -> Option<bool> {
+    if let Some(reward) = session
+        .outcomes
+        .iter()
+        .find(|o| o.name == "reward")
+        .and_then(|o| o.value)
+    {
+        return Some(reward < REWARD_FAILURE_BELOW);
+    }
+    let verdicts: Vec<&dream_types::OutcomeResult> = session
+        .outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref())
+        .collect();
+    if verdicts.is_empty() {
+        return None;
+    }
+    Some(
+        verdicts
+            .iter()
+            .any(|r| **r != dream_types::OutcomeResult::Satisfied),
+    )
+}
+
+fn elapsed_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn select_sessions(
+    store: &dyn Store,
+    request: &DreamRequest,
+    now: Timestamp,
+) -> EngineResult<Vec<Session>> {
+    let filter = |limit: Option<u64>, since: Option<Timestamp>| SessionFilter {
+        top_level_only: true,
+        limit,
+        since,
+        ..SessionFilter::default()
+    };
+    let mut sessions = match &request.window {
+        SessionWindow::Explicit { session_ids } => {
+            if session_ids.is_empty() || session_ids.len() > MAX_EXPLICIT_SESSIONS {
+                return Err(EngineError::InvalidRequest(format!(
+                    "a dream takes 1 to {MAX_EXPLICIT_SESSIONS} explicit session ids, got {}",
+                    session_ids.len()
+                )));
+            }
+            let unique: BTreeSet<&SessionId> = session_ids.iter().collect();
+            if unique.len() != session_ids.len() {
+                return Err(EngineError::InvalidRequest(
+                    "the session ids contain duplicates".into(),
+                ));
+            }
+            let mut out = Vec::with_capacity(session_ids.len());
+            for id in session_ids {
+                out.push(store.get_session(&SessionRef::Id(id.clone())).await?);
+            }
+            out
+        }
+        SessionWindow::Last { count } => store.list_sessions(&filter(Some(*count), None)).await?,
+        SessionWindow::Since { seconds } => {
+            let since = now.plus_secs(-i64::try_from(*seconds).unwrap_or(i64::MAX));
+            store.list_sessions(&filter(None, Some(since))).await?
+        }
+        SessionWindow::All => store.list_sessions(&filter(None, None)).await?,
+    };
+    // Oldest first: the order the engine reads, cites and reports in.
+    sessions.sort_by(|a, b| {
+        a.started_at
+            .unwrap_or(a.ingested_at)
+            .cmp(&b.started_at.unwrap_or(b.ingested_at))
+            .then(a.source_session_id.cmp(&b.source_session_id))
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(sessions)
+}
+
+/// Returns the signals of a session and its subagents, from the cache when the
+/// transcripts did not change since they were extracted.
+async fn session_signals(
+    store: &dyn Store,
+    session: &Session,
+) -> EngineResult<(Vec<Signal>, bool)> {
+    let children = store.child_sessions(&session.id).await?;
+    let mut hasher = Sha256::new();
+    hasher.update(session.content_hash.as_bytes());
+    for child in &children {
+        hasher.update(child.content_hash.as_bytes());
+    }
+    let bundle: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if let Some((hash, json)) = store.cached_signals(&session.id, EXTRACTOR_VERSION).await?
+        && hash == bundle
+        && let Ok(signals) = serde_json::from_str::<Vec<Signal>>(&json)
+    {
+        return Ok((signals, true));
+    }
+    let events = store.session_events(&session.id, None).await?;
+    let mut child_events = Vec::with_capacity(children.len());
+    for child in children {
+        let events = store.session_events(&child.id, None).await?;
+        child_events.push((child, events));
+    }
+    let signals = extract(session, &events, &child_events);
+    let json = serde_json::to_string(&signals)
+        .map_err(|e| EngineError::InvalidRequest(format!("cannot encode signals: {e}")))?;
+    store
+        .cache_signals(&session.id, EXTRACTOR_VERSION, &bundle, &json)
+        .await?;
+    Ok((signals, false))
+}
+
+fn info(session: &Session) -> SessionInfo {
+    SessionInfo {
+        id: session.id.clone(),
+        source_session_id: session.source_session_id.clone(),
+        user: session.user.clone(),
+        agent: session.agent.clone(),
+        segment: session.metadata.get("segment").cloned(),
+        failed: session_failed(session),
+        started_at: session.started_at,
+    }
+}
+
+/// Verifies every quote against its event; returns the change ids whose evidence fails.
+async fn unverified(
+    store: &dyn Store,
+    proposal_changes: &[dream_types::Change],
+) -> EngineResult<BTreeSet<String>> {
+    let mut texts: HashMap<(SessionId, u32), Option<String>> = HashMap::new();
+    let mut bad = BTreeSet::new();
+    for change in proposal_changes {
+        for evidence in &change.evidence {
+            let key = (evidence.session_id.clone(), evidence.event_index);
+            if !texts.contains_key(&key) {
+                let events = store
+                    .session_events(
+                        &evidence.session_id,
+                        Some(evidence.event_index..evidence.event_index + 1),
+                    )
+                    .await
+                    .ok()
+                    .unwrap_or_default();
+                texts.insert(key.clone(), events.into_iter().next().map(|e| e.text));
+            }
+            let found = texts
+                .get(&key)
+                .and_then(|t| t.as_deref())
+                .is_some_and(|t| t.contains(&evidence.quote));
+            if !found {
+                bad.insert(change.id.clone());
+            }
+        }
+    }
+    Ok(bad)
+}
+
+/// Creates the output store of a `create_new` dream: a copy of the input's memories,
+/// with its protected paths set after the copy (the copy is the dream's own write).
+async fn create_output_store(
+    store: &dyn Store,
+    input: &MemoryStore,
+    dream: &Dream,
+) -> EngineResult<MemoryStore> {
+    let short = dream
+        .id
+        .as_str()
+        .chars()
+        .skip(4)
+        .take(10)
+        .collect::<String>();
+    let name: String = format!("{} (dream {short})", input.name)
+        .chars()
+        .take(255)
+        .collect();
+    let output = store
+        .create_memory_store(NewMemoryStore {
+            name,
+            description: format!(
+                "Result of dream {} on {} at store version {}.",
+                dream.id, input.id, dream.base_store_version
+            ),
+            metadata: BTreeMap::from([
+                ("dream_id".to_owned(), dream.id.to_string()),
+                ("source_store_id".to_owned(), input.id.to_string()),
+            ]),
+            protected_paths: Vec::new(),
+        })
+        .await?;
+    let writes: Vec<MemoryWrite> = store
+        .memories_at(&input.id, dream.base_store_version)
+        .await?
+        .into_iter()
+        .filter_map(|m| match (m.path, m.content) {
+            (Some(path), Some(content)) => Some(MemoryWrite::Create { path, content }),
+            _ => None,
+        })
+        .collect();
+    let actor = Actor::Dream {
+        dream_id: dream.id.to_string(),
+    };
+    if !writes.is_empty() {
+        store.write_memories(&output.id, &writes, &actor).await?;
+    }
+    if !input.protected_paths.is_empty() {
+        store
+            .update_memory_store(
+                &output.id,
+                MemoryStorePatch {
+                    protected_paths: Some(input.protected_paths.clone()),
+                    ..MemoryStorePatch::default()
+                },
+            )
+            .await?;
+    }
+    Ok(store.get_memory_store(&output.id).await?)
+}
+
+/// Runs a dream synchronously and returns it with its proposal.
+///
+/// The dream is stored as `pending`, then `running`, then `completed` (or `failed`
+/// with an error, or left `canceled` when someone cancels it between stages). In
+/// review mode nothing is written to memory; in auto mode every change not flagged
+/// `needs_human` is applied when it completes.
+///
+/// # Errors
+/// [`EngineError::InvalidRequest`] for a bad request (no dream is stored); store
+/// errors. Errors after the dream is stored also mark it `failed`.
+pub async fn run_dream(
+    store: &dyn Store,
+    request: &DreamRequest,
+    clock: &dyn Clock,
+    observer: &dyn DreamObserver,
+) -> EngineResult<DreamRun> {
+    if request.engine != LOCAL_ENGINE {
+        return Err(EngineError::InvalidRequest(format!(
+            "engine {:?} cannot run here: this build has the `{LOCAL_ENGINE}` engine (deterministic, no model)",
+            request.engine
+        )));
+    }
+    if let Some(text) = &request.instructions {
+        let chars = text.chars().count();
+        if chars == 0 || chars > MAX_INSTRUCTIONS_CHARS {
+            return Err(EngineError::InvalidRequest(format!(
+                "instructions must be 1 to {MAX_INSTRUCTIONS_CHARS} characters, got {chars}"
+            )));
+        }
+    }
+    observer.stage("select");
+    let select_started = Instant::now();
+    let input = store.get_memory_store(&request.memory_store_id).await?;
+    if input.archived_at.is_some() {
+        return Err(EngineError::InvalidRequest(format!(
+            "memory store {} is archived; dreams read active stores only",
+            input.id
+        )));
+    }
+    let mut config = match &request.config {
+        Some(config) => config.clone(),
+        None => store.dream_config(&input.id).await?,
+    };
+    if let Some(min_support) = request.min_support {
+        if min_support == 0 {
+            return Err(EngineError::InvalidRequest(
+                "min_support must be at least 1".into(),
+            ));
+        }
+        config.min_support = min_support;
+    }
+    let now = clock.now();
+    if let Some(min_new) = request.min_new_sessions {
+        let previous = store
+            .list_dreams(&DreamFilter {
+                memory_store_id: Some(input.id.clone()),
+                statuses: vec![DreamStatus::Completed],
+                include_archived: true,
+                limit: Some(1),
+            })
+            .await?
+            .into_iter()
+            .next();
+        if let Some(previous) = previous {
+            let new_sessions = store
+                .list_sessions(&SessionFilter {
+                    top_level_only: true,
+                    ingested_after: Some(previous.created_at),
+                    ..SessionFilter::default()
+                })
+                .await?
+                .len() as u64;
+            if new_sessions < min_new {
+                return Ok(DreamRun::Skipped {
+                    reason: format!(
+                        "{new_sessions} new sessions since dream {} (min_new_sessions {min_new})",
+                        previous.id
+                    ),
+                    new_sessions,
+                    min_new_sessions: min_new,
+                    previous_dream_id: Some(previous.id),
+                });
+            }
+        }
+    }
+    let sessions = select_sessions(store, request, now).await?;
+    if sessions.is_empty() {
+        return Err(EngineError::InvalidRequest(
+            "no sessions to dream about: ingest transcripts first (`dream ingest PATH`) or widen the window".into(),
+        ));
+    }
+
+    let mut dream = store
+        .create_dream(Dream {
+            id: "drm_pending"
+                .parse()
+                .map_err(|_| EngineError::InvalidRequest("id".into()))?,
+            memory_store_id: input.id.clone(),
+            base_store_version: input.store_version,
+            session_ids: {
+                let mut ids: Vec<SessionId> = sessions.iter().map(|s| s.id.clone()).collect();
+                ids.sort();
+                ids
+            },
+            window: request.window.clone(),
+            engine: request.engine.clone(),
+            instructions: request.instructions.clone(),
+            output_behavior: request.output_behavior,
+            mode: request.mode,
+            config: config.clone(),
+            status: DreamStatus::Pending,
+            error: None,
+            usage: DreamUsage::default(),
+            output_store_id: None,
+            proposal_id: None,
+            counts: DreamCounts::default(),
+            timings: StageTimings::default(),
+            created_at: now,
+            started_at: None,
+            ended_at: None,
+            archived_at: None,
+        })
+        .await?;
+    dream.status = DreamStatus::Running;
+    dream.started_at = Some(clock.now());
+    dream.timings.select_ms = elapsed_ms(select_started);
+    dream = store.update_dream(&dream).await?;
+
+    match pipeline(
+        store, &mut dream, &input, &sessions, &config, clock, observer,
+    )
+    .await
+    {
+        Ok(run) => Ok(run),
+        Err(err) => {
+            if !dream.status.is_final() {
+                dream.status = DreamStatus::Failed;
+                dream.error = Some(DreamError {
+                    kind: err.code().to_owned(),
+                    message: err.to_string(),
+                });
+                dream.ended_at = Some(clock.now());
+                let _ = store.update_dream(&dream).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Returns true when someone canceled the dream (it then stays canceled).
+async fn canceled(store: &dyn Store, dream: &mut Dream) -> EngineResult<bool> {
+    let stored = store.get_dream(&dream.id).await?;
+    if stored.status == DreamStatus::Canceled {
+        *dream = stored;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+async fn pipeline(
+    store: &dyn Store,
+    dream: &mut Dream,
+    input: &MemoryStore,
+    sessions: &[Session],
+    config: &DreamConfig,
+    clock: &dyn Clock,
+    observer: &dyn DreamObserver,
+) -> EngineResult<DreamRun> {
+    let stopped = |dream: &Dream| DreamRun::Ran {
+        dream: Box::new(dream.clone()),
+        proposal: None,
+        applied: None,
+    };
+
+    observer.stage("extract");
+    let started = Instant::now();
+    let mut signals: BTreeMap<SessionId, Vec<Signal>> = BTreeMap::new();
+    for (i, session) in sessions.iter().enumerate() {
+        let (found, cached) = session_signals(store, session).await?;
+        dream.counts.sessions_read += 1;
+        dream.counts.sessions_cached += u64::from(cached);
+        dream.counts.signals += found.len() as u64;
+        signals.insert(session.id.clone(), found);
+        observer.progress(i as u64 + 1, sessions.len() as u64);
+    }
+    dream.timings.extract_ms = elapsed_ms(started);
+    if canceled(store, dream).await? {
+        return Ok(stopped(dream));
+    }
+
+    observer.stage("mine");
+    let started = Instant::now();
+    let infos: Vec<SessionInfo> = sessions.iter().map(info).collect();
+    let patterns = mine(&infos, &signals, config);
+    dream.counts.patterns = patterns.len() as u64;
+    dream.timings.mine_ms = elapsed_ms(started);
+
+    observer.stage("curate");
+    let started = Instant::now();
+    let memories: Vec<MemoryFile> = store
+        .list_memories(&input.id, None)
+        .await?
+        .into_iter()
+        .map(|m| MemoryFile {
+            path: m.path,
+            content: m.content,
+            updated_at: Some(m.updated_at),
+        })
+        .collect();
+    let rejections = store.rejections(&input.id).await?;
+    let curated = curate(CurateInput {
+        patterns: &patterns,
+        memories: &memories,
+        protected: &input.protected_paths,
+        config,
+        rejections: &rejections,
+        now: clock.now(),
+    });
+    dream.timings.curate_ms = elapsed_ms(started);
+    if canceled(store, dream).await? {
+        return Ok(stopped(dream));
+    }
+
+    observer.stage("check");
+    let started = Instant::now();
+    let bad = unverified(store, &curated.changes).await?;
+    let mut changes = Vec::with_capacity(curated.changes.len());
+    let mut held_back: Vec<HeldBack> = curated.held_back;
+    for mut change in curated.changes {
+        if bad.contains(&change.id) {
+            tracing::error!(change = %change.id, "evidence does not verify; change dropped (engine bug)");
+            held_back.push(HeldBack {
+                reason: HeldBackReason::EvidenceNotVerified,
+                summary: format!(
+                    "{} of {}: a quote is not in its cited event (engine bug)",
+                    change.op.as_str(),
+                    change.path
+                ),
+                support: change.support,
+                evidence: change.evidence,
+                stats: change.stats,
+                pattern_key: change.pattern_key,
+            });
+            continue;
+        }
+        for evidence in &mut change.evidence {
+            let (clean, found) = redact_secrets(&evidence.quote);
+            if found {
+                evidence.quote = clean;
+                evidence.redacted = true;
+            }
+        }
+        changes.push(change);
+    }
+    for entry in &mut held_back {
+        for evidence in &mut entry.evidence {
+            let (clean, found) = redact_secrets(&evidence.quote);
+            if found {
+                evidence.quote = clean;
+                evidence.redacted = true;
+            }
+        }
+    }
+    dream.counts.changes = changes.len() as u64;
+    dream.counts.held_back = held_back.len() as u64;
+    dream.timings.check_ms = elapsed_ms(started);
+    if canceled(store, dream).await? {
+        return Ok(stopped(dream));
+    }
+
+    observer.stage("output");
+    let started = Instant::now();
+    let (target, base) = match dream.output_behavior {
+        OutputBehavior::UpdateExisting => (input.id.clone(), dream.base_store_version),
+        OutputBehavior::CreateNew => {
+            let output = create_output_store(store, input, dream).await?;
+            (output.id.clone(), output.store_version)
+        }
+    };
+    dream.output_store_id = Some(target.clone());
+    let proposal = store
+        .create_proposal(Proposal {
+            id: "prop_pending"
+                .parse()
+                .map_err(|_| EngineError::InvalidRequest("id".into()))?,
+            dream_id: dream.id.clone(),
+            store_id: target,
+            base_store_version: base,
+            changes,
+            held_back,
+            created_at: clock.now(),
+        })
+        .await?;
+    dream.proposal_id = Some(proposal.id.clone());
+    let applied = if dream.mode == DreamMode::Auto {
+        let actor = Actor::Dream {
+            dream_id: dream.id.to_string(),
+        };
+        Some(approve(store, &proposal.id, None, &actor, clock, true).await?)
+    } else {
+        None
+    };
+    dream.timings.output_ms = elapsed_ms(started);
+    dream.status = DreamStatus::Completed;
+    dream.ended_at = Some(clock.now());
+    *dream = store.update_dream(dream).await?;
+    Ok(DreamRun::Ran {
+        dream: Box::new(dream.clone()),
+        proposal: Some(Box::new(proposal)),
+        applied,
+    })
+}
+
+/// Cancels a dream that has not finished; a finished dream is returned unchanged.
+///
+/// # Errors
+/// Store errors (`NotFound`).
+pub async fn cancel_dream(
+    store: &dyn Store,
+    id: &DreamId,
+    clock: &dyn Clock,
+) -> EngineResult<Dream> {
+    let mut dream = store.get_dream(id).await?;
+    if dream.status.is_final() {
+        return Ok(dream);
+    }
+    dream.status = DreamStatus::Canceled;
+    dream.ended_at = Some(clock.now());
+    Ok(store.update_dream(&dream).await?)
+}
+
+/// Returns the proposal of a dream.
+///
+/// # Errors
+/// [`EngineError::InvalidRequest`] when the dream has no proposal; store errors.
+pub async fn dream_proposal(store: &dyn Store, id: &DreamId) -> EngineResult<Proposal> {
+    let dream = store.get_dream(id).await?;
+    let proposal_id: ProposalId = dream.proposal_id.ok_or_else(|| {
+        EngineError::InvalidRequest(format!(
+            "dream {id} has no proposal (status {})",
+            dream.status
+        ))
+    })?;
+    Ok(store.get_proposal(&proposal_id).await?)
+}

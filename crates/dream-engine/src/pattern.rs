@@ -1,0 +1,417 @@
+//! Patterns: signals clustered across sessions, with support, outcome association,
+//! scope, and the gate verdict that decides whether a pattern becomes a lesson.
+//!
+//! Clustering is two-step: by exact key (the normalised signature or text), then by
+//! text similarity of the keys ([`crate::minhash`]), never by comparing all pairs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dream_types::{DreamConfig, HeldBackReason, OutcomeStats, SessionId, Support, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::minhash::{cluster, shingles};
+use crate::signal::{Pointer, Signal, SignalKind};
+use crate::stats::outcome_stats;
+
+/// What the miner needs to know about each session of the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    /// The session.
+    pub id: SessionId,
+    /// Its id in the imported file.
+    pub source_session_id: String,
+    /// Its user.
+    pub user: Option<String>,
+    /// Its agent.
+    pub agent: Option<String>,
+    /// Its segment (metadata `segment`).
+    pub segment: Option<String>,
+    /// Whether it failed: `None` when it has no outcome.
+    pub failed: Option<bool>,
+    /// When it started.
+    pub started_at: Option<Timestamp>,
+}
+
+/// Where a lesson applies.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Everywhere.
+    General,
+    /// Sessions of one segment.
+    Segment(String),
+    /// Sessions of one agent.
+    Agent(String),
+    /// One user.
+    User(String),
+}
+
+/// The gate's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Becomes a lesson (or, for facts, may supersede memory).
+    Lesson,
+    /// Held back, listed in the proposal with this reason.
+    HeldBack(HeldBackReason),
+}
+
+/// One signal of a pattern, with the top-level session it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Occurrence {
+    /// The top-level session (a subagent's signal belongs to its parent).
+    pub session: SessionId,
+    /// The signal.
+    pub signal: Signal,
+}
+
+/// A fix seen for a tool-error pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixSummary {
+    /// The masked description shared by these fixes.
+    pub description: String,
+    /// Distinct sessions where it worked.
+    pub sessions: u64,
+    /// An unmasked example.
+    pub example: String,
+    /// The call that worked, in the first session.
+    pub evidence: Pointer,
+}
+
+/// Signals that recur, and what the gates make of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    /// What kind of signal.
+    pub kind: SignalKind,
+    /// Stable key: `tool_error:<8 hex>` of the representative signal key.
+    pub key: String,
+    /// The representative key text (a signature or normalised statement).
+    pub label: String,
+    /// Every occurrence, by session then event.
+    pub occurrences: Vec<Occurrence>,
+    /// Distinct top-level sessions, sorted.
+    pub sessions: Vec<SessionId>,
+    /// Support.
+    pub support: Support,
+    /// Earliest occurrence.
+    pub first_seen: Option<Timestamp>,
+    /// Latest occurrence.
+    pub last_seen: Option<Timestamp>,
+    /// Failure rate with and without, when the window has outcomes.
+    pub stats: Option<OutcomeStats>,
+    /// Fixes that worked (tool errors), most common first.
+    pub fixes: Vec<FixSummary>,
+    /// Where the lesson applies.
+    pub scope: Scope,
+    /// Distinct users of the pattern ÷ distinct users of the window.
+    pub user_share: f64,
+    /// The gate's decision.
+    pub verdict: Verdict,
+}
+
+impl Pattern {
+    /// Returns the first occurrence of each session (the evidence to cite), in order.
+    pub fn first_per_session(&self) -> Vec<&Occurrence> {
+        let mut seen = BTreeSet::new();
+        self.occurrences
+            .iter()
+            .filter(|o| seen.insert(o.session.clone()))
+            .collect()
+    }
+}
+
+/// Similarity above which two keys of a kind are one pattern.
+fn merge_threshold(kind: SignalKind) -> Option<f64> {
+    match kind {
+        // Signatures are already normalised; only near-identical ones merge.
+        SignalKind::ToolError => Some(0.75),
+        SignalKind::Correction | SignalKind::Preference => Some(0.5),
+        SignalKind::Recovery | SignalKind::Rejection | SignalKind::Fact => None,
+    }
+}
+
+fn kind_name(kind: SignalKind) -> &'static str {
+    match kind {
+        SignalKind::ToolError => "tool_error",
+        SignalKind::Recovery => "recovery",
+        SignalKind::Correction => "correction",
+        SignalKind::Rejection => "rejection",
+        SignalKind::Preference => "preference",
+        SignalKind::Fact => "fact",
+    }
+}
+
+fn key_text(key: &str) -> &str {
+    key.split_once(':').map_or(key, |(_, rest)| rest)
+}
+
+fn stable_key(kind: SignalKind, representative: &str) -> String {
+    let digest = Sha256::digest(representative.as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{}:{hex}", kind_name(kind))
+}
+
+/// Mines patterns from each session's signals. Sessions missing from `sessions` are
+/// ignored. The result is sorted by kind, then support (most first), then key.
+pub fn mine(
+    sessions: &[SessionInfo],
+    signals: &BTreeMap<SessionId, Vec<Signal>>,
+    config: &DreamConfig,
+) -> Vec<Pattern> {
+    let info: BTreeMap<&SessionId, &SessionInfo> = sessions.iter().map(|s| (&s.id, s)).collect();
+    let order: BTreeMap<&SessionId, usize> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (&s.id, i))
+        .collect();
+    let window_users: BTreeSet<&str> = sessions.iter().filter_map(|s| s.user.as_deref()).collect();
+
+    // Exact keys first.
+    let mut by_key: BTreeMap<(SignalKind, String), Vec<Occurrence>> = BTreeMap::new();
+    for (session, list) in signals {
+        if !info.contains_key(session) {
+            continue;
+        }
+        for signal in list {
+            by_key
+                .entry((signal.kind, signal.key.clone()))
+                .or_default()
+                .push(Occurrence {
+                    session: session.clone(),
+                    signal: signal.clone(),
+                });
+        }
+    }
+
+    let mut patterns = Vec::new();
+    for kind in [
+        SignalKind::ToolError,
+        SignalKind::Rejection,
+        SignalKind::Correction,
+        SignalKind::Preference,
+        SignalKind::Fact,
+    ] {
+        let keys: Vec<&String> = by_key
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, key)| key)
+            .collect();
+        let clusters: Vec<usize> = match merge_threshold(kind) {
+            Some(threshold) => {
+                let items: Vec<_> = keys.iter().map(|k| shingles(key_text(k))).collect();
+                cluster(&items, threshold)
+            }
+            None => (0..keys.len()).collect(),
+        };
+        let mut groups: BTreeMap<usize, Vec<&String>> = BTreeMap::new();
+        for (i, root) in clusters.iter().enumerate() {
+            groups.entry(*root).or_default().push(keys[i]);
+        }
+        for members in groups.values() {
+            let distinct = |key: &String| -> usize {
+                by_key[&(kind, key.clone())]
+                    .iter()
+                    .map(|o| &o.session)
+                    .collect::<BTreeSet<_>>()
+                    .len()
+            };
+            let representative = members
+                .iter()
+                .max_by(|a, b| distinct(a).cmp(&distinct(b)).then_with(|| b.cmp(a)))
+                .map(|k| (*k).clone())
+                .unwrap_or_default();
+            let mut occurrences: Vec<Occurrence> = members
+                .iter()
+                .flat_map(|k| by_key[&(kind, (*k).clone())].iter().cloned())
+                .collect();
+            let mut recoveries: Vec<Occurrence> = Vec::new();
+            if kind == SignalKind::ToolError {
+                for member in members {
+                    let recovery = format!("recovery:{}", key_text(member));
+                    if let Some(found) = by_key.get(&(SignalKind::Recovery, recovery)) {
+                        recoveries.extend(found.iter().cloned());
+                    }
+                }
+            }
+            let sort = |list: &mut Vec<Occurrence>| {
+                list.sort_by(|a, b| {
+                    order[&a.session]
+                        .cmp(&order[&b.session])
+                        .then(
+                            a.signal
+                                .evidence
+                                .session_id
+                                .cmp(&b.signal.evidence.session_id),
+                        )
+                        .then(
+                            a.signal
+                                .evidence
+                                .event_index
+                                .cmp(&b.signal.evidence.event_index),
+                        )
+                });
+            };
+            sort(&mut occurrences);
+            sort(&mut recoveries);
+            patterns.push(build(
+                kind,
+                &representative,
+                occurrences,
+                recoveries,
+                &info,
+                sessions,
+                &window_users,
+                config,
+            ));
+        }
+    }
+    patterns.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then(b.support.sessions.cmp(&a.support.sessions))
+            .then(a.key.cmp(&b.key))
+    });
+    patterns
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    kind: SignalKind,
+    representative: &str,
+    occurrences: Vec<Occurrence>,
+    recoveries: Vec<Occurrence>,
+    info: &BTreeMap<&SessionId, &SessionInfo>,
+    window: &[SessionInfo],
+    window_users: &BTreeSet<&str>,
+    config: &DreamConfig,
+) -> Pattern {
+    let session_set: BTreeSet<&SessionId> = occurrences.iter().map(|o| &o.session).collect();
+    let users: BTreeSet<&str> = session_set
+        .iter()
+        .filter_map(|s| info[*s].user.as_deref())
+        .collect();
+    let agents: BTreeSet<&str> = session_set
+        .iter()
+        .filter_map(|s| info[*s].agent.as_deref())
+        .collect();
+    let support = Support {
+        sessions: session_set.len() as u64,
+        users: users.len() as u64,
+        agents: agents.len() as u64,
+    };
+    let times: Vec<Timestamp> = occurrences
+        .iter()
+        .filter_map(|o| o.signal.at.or(info[&o.session].started_at))
+        .collect();
+
+    let known: Vec<&SessionInfo> = window.iter().filter(|s| s.failed.is_some()).collect();
+    let stats = (!known.is_empty()).then(|| {
+        let with: Vec<&&SessionInfo> = known
+            .iter()
+            .filter(|s| session_set.contains(&s.id))
+            .collect();
+        let with_failed = with.iter().filter(|s| s.failed == Some(true)).count() as u64;
+        let total_failed = known.iter().filter(|s| s.failed == Some(true)).count() as u64;
+        outcome_stats(
+            with.len() as u64,
+            with_failed,
+            (known.len() - with.len()) as u64,
+            total_failed - with_failed,
+            config.significance,
+        )
+    });
+
+    let mut fixes: BTreeMap<String, (BTreeSet<SessionId>, String, Pointer)> = BTreeMap::new();
+    for occurrence in &recoveries {
+        if let Some(fix) = &occurrence.signal.fix {
+            let entry = fixes
+                .entry(fix.description.clone())
+                .or_insert_with(|| (BTreeSet::new(), fix.example.clone(), fix.pointer.clone()));
+            entry.0.insert(occurrence.session.clone());
+        }
+    }
+    let mut fixes: Vec<FixSummary> = fixes
+        .into_iter()
+        .map(|(description, (sessions, example, evidence))| FixSummary {
+            description,
+            sessions: sessions.len() as u64,
+            example,
+            evidence,
+        })
+        .collect();
+    fixes.sort_by(|a, b| {
+        b.sessions
+            .cmp(&a.sessions)
+            .then(a.description.cmp(&b.description))
+    });
+
+    let share = |values: &dyn Fn(&SessionInfo) -> Option<&str>| -> Option<String> {
+        let window_values: BTreeSet<&str> = window.iter().filter_map(values).collect();
+        if window_values.len() < 2 {
+            return None;
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in &session_set {
+            if let Some(v) = values(info[*s]) {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
+        let (top, count) = counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))?;
+        (count as f64 / session_set.len() as f64 >= config.scope_share && session_set.len() > 1)
+            .then(|| top.to_owned())
+    };
+    let user_share = if window_users.is_empty() {
+        0.0
+    } else {
+        users.len() as f64 / window_users.len() as f64
+    };
+    let single_user = (users.len() == 1 && window_users.len() > 1)
+        .then(|| users.iter().next().map(|u| (*u).to_owned()))
+        .flatten();
+    let mut scope = if let Some(segment) = share(&|s: &SessionInfo| s.segment.as_deref()) {
+        Scope::Segment(segment)
+    } else if let Some(agent) = share(&|s: &SessionInfo| s.agent.as_deref()) {
+        Scope::Agent(agent)
+    } else {
+        Scope::General
+    };
+
+    let enough = support.sessions >= config.min_support;
+    let verdict = match kind {
+        SignalKind::Preference | SignalKind::Correction => {
+            if !enough {
+                Verdict::HeldBack(HeldBackReason::BelowMinSupport)
+            } else if let Some(user) = single_user {
+                scope = Scope::User(user);
+                Verdict::Lesson
+            } else if kind == SignalKind::Preference
+                && users.len() >= 2
+                && user_share < config.min_user_share
+            {
+                Verdict::HeldBack(HeldBackReason::UserShareTooLow)
+            } else {
+                Verdict::Lesson
+            }
+        }
+        _ if enough => Verdict::Lesson,
+        _ => Verdict::HeldBack(HeldBackReason::BelowMinSupport),
+    };
+
+    let mut sessions: Vec<SessionId> = session_set.into_iter().cloned().collect();
+    sessions.sort_by_key(|s| window.iter().position(|w| &w.id == s));
+    Pattern {
+        kind,
+        key: stable_key(kind, representative),
+        label: key_text(representative).to_owned(),
+        occurrences,
+        sessions,
+        support,
+        first_seen: times.iter().min().copied(),
+        last_seen: times.iter().max().copied(),
+        stats,
+        fixes,
+        scope,
+        user_share,
+        verdict,
+    }
+}

@@ -1,0 +1,269 @@
+//! Review: approving (all or some) and rejecting a proposal's changes, and applying
+//! approved changes to their store with rebase-or-stale semantics.
+
+use std::collections::BTreeMap;
+
+use dream_store::{MemoryWrite, ReviewUpdate, Store};
+use dream_types::{
+    Actor, ChangeReview, ChangeStatus, Clock, Flag, MemoryVersion, ProposalId, Rejection,
+    content_sha256,
+};
+use serde::Serialize;
+
+use crate::edit::apply_edits;
+use crate::{EngineError, EngineResult};
+
+/// What a review did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewReport {
+    /// The proposal.
+    pub proposal_id: ProposalId,
+    /// Changes written to the store.
+    pub applied: Vec<String>,
+    /// Changes whose target moved so that they no longer fit, with why.
+    pub stale: Vec<(String, String)>,
+    /// Changes rejected.
+    pub rejected: Vec<String>,
+    /// Changes left as they were, with why (already reviewed, needs a person).
+    pub skipped: Vec<(String, String)>,
+    /// The memory versions written.
+    pub versions: Vec<MemoryVersion>,
+}
+
+async fn select(
+    store: &dyn Store,
+    proposal_id: &ProposalId,
+    only: Option<&[String]>,
+) -> EngineResult<(dream_types::Proposal, Vec<ChangeReview>, Vec<String>)> {
+    let proposal = store.get_proposal(proposal_id).await?;
+    let reviews = store.change_reviews(proposal_id).await?;
+    let selected: Vec<String> = match only {
+        Some(ids) => {
+            for id in ids {
+                if !proposal.changes.iter().any(|c| &c.id == id) {
+                    return Err(EngineError::InvalidRequest(format!(
+                        "proposal {proposal_id} has no change {id}; `dream proposals show {proposal_id}` lists them"
+                    )));
+                }
+            }
+            proposal
+                .changes
+                .iter()
+                .filter(|c| ids.contains(&c.id))
+                .map(|c| c.id.clone())
+                .collect()
+        }
+        None => proposal.changes.iter().map(|c| c.id.clone()).collect(),
+    };
+    Ok((proposal, reviews, selected))
+}
+
+/// Applies the selected pending changes of a proposal (all when `only` is `None`) to
+/// its store, in the proposal's order, as memory versions by the dream's
+/// `dream_actor`, recording `reviewer` on each review.
+///
+/// Each change's edits must still fit the store as it is now: a change whose text
+/// was edited since the base version is marked `stale` (never silently dropped);
+/// changes elsewhere in the same memory are rebased onto it. With
+/// `hold_needs_human`, changes flagged `needs_human` are skipped (auto mode).
+/// Everything is written in one transaction with the review state.
+///
+/// # Errors
+/// [`EngineError::InvalidRequest`] for an unknown change id; store errors (nothing is
+/// written then).
+pub async fn approve(
+    store: &dyn Store,
+    proposal_id: &ProposalId,
+    only: Option<&[String]>,
+    reviewer: &Actor,
+    clock: &dyn Clock,
+    hold_needs_human: bool,
+) -> EngineResult<ReviewReport> {
+    let (proposal, reviews, selected) = select(store, proposal_id, only).await?;
+    let status: BTreeMap<&str, ChangeStatus> = reviews
+        .iter()
+        .map(|r| (r.change_id.as_str(), r.status))
+        .collect();
+    let memories = store.list_memories(&proposal.store_id, None).await?;
+    let original: BTreeMap<String, String> = memories
+        .iter()
+        .map(|m| (m.path.clone(), m.content.clone()))
+        .collect();
+    let mut contents = original.clone();
+    let mut report = ReviewReport {
+        proposal_id: proposal_id.clone(),
+        applied: Vec::new(),
+        stale: Vec::new(),
+        rejected: Vec::new(),
+        skipped: Vec::new(),
+        versions: Vec::new(),
+    };
+    for change in proposal.changes.iter().filter(|c| selected.contains(&c.id)) {
+        match status.get(change.id.as_str()) {
+            Some(ChangeStatus::Pending) | None => {}
+            Some(other) => {
+                report
+                    .skipped
+                    .push((change.id.clone(), format!("already {}", other.as_str())));
+                continue;
+            }
+        }
+        if hold_needs_human && change.flags.contains(&Flag::NeedsHuman) {
+            report.skipped.push((
+                change.id.clone(),
+                "flagged needs_human: a person must approve it".into(),
+            ));
+            continue;
+        }
+        match apply_edits(&mut contents, &change.edits) {
+            Ok(()) => report.applied.push(change.id.clone()),
+            Err(mismatch) => report.stale.push((change.id.clone(), mismatch.reason)),
+        }
+    }
+    let mut writes = Vec::new();
+    for (path, content) in &contents {
+        match original.get(path) {
+            Some(old) if old == content => {}
+            Some(old) => {
+                let memory = memories.iter().find(|m| &m.path == path);
+                let Some(memory) = memory else { continue };
+                if content.trim().is_empty() {
+                    writes.push(MemoryWrite::Delete {
+                        memory_id: memory.id.clone(),
+                        precondition: Some(content_sha256(old)),
+                    });
+                } else {
+                    writes.push(MemoryWrite::Update {
+                        memory_id: memory.id.clone(),
+                        content: Some(content.clone()),
+                        path: None,
+                        precondition: Some(content_sha256(old)),
+                    });
+                }
+            }
+            None => writes.push(MemoryWrite::Create {
+                path: path.clone(),
+                content: content.clone(),
+            }),
+        }
+    }
+    let now = clock.now();
+    let reviewed_by = Some(reviewer.to_string());
+    let mut updates: Vec<ChangeReview> = report
+        .applied
+        .iter()
+        .map(|id| ChangeReview {
+            change_id: id.clone(),
+            status: ChangeStatus::Applied,
+            reason: None,
+            applied_store_version: None,
+            reviewed_at: Some(now),
+            reviewed_by: reviewed_by.clone(),
+        })
+        .collect();
+    updates.extend(report.stale.iter().map(|(id, reason)| ChangeReview {
+        change_id: id.clone(),
+        status: ChangeStatus::Stale,
+        reason: Some(reason.clone()),
+        applied_store_version: None,
+        reviewed_at: Some(now),
+        reviewed_by: reviewed_by.clone(),
+    }));
+    // Applied changes are written by the dream, reviewed by the person.
+    let writer = Actor::Dream {
+        dream_id: proposal.dream_id.to_string(),
+    };
+    let versions = store
+        .write_reviewed(
+            &proposal.store_id,
+            &writes,
+            &writer,
+            &ReviewUpdate {
+                proposal_id: proposal_id.clone(),
+                reviews: updates,
+                rejections: Vec::new(),
+            },
+        )
+        .await?;
+    report.versions = versions;
+    Ok(report)
+}
+
+/// Rejects the selected pending changes (all when `only` is `None`) with `reason`.
+/// Rejected changes are remembered per store, so later dreams drop look-alikes and
+/// list them as `suppressed_by_rejection`.
+///
+/// # Errors
+/// [`EngineError::InvalidRequest`] for an unknown change id or an empty reason; store errors.
+pub async fn reject(
+    store: &dyn Store,
+    proposal_id: &ProposalId,
+    only: Option<&[String]>,
+    reason: &str,
+    reviewer: &Actor,
+    clock: &dyn Clock,
+) -> EngineResult<ReviewReport> {
+    if reason.trim().is_empty() {
+        return Err(EngineError::InvalidRequest(
+            "a rejection needs a reason; later dreams show it when they suppress look-alikes"
+                .into(),
+        ));
+    }
+    let (proposal, reviews, selected) = select(store, proposal_id, only).await?;
+    let status: BTreeMap<&str, ChangeStatus> = reviews
+        .iter()
+        .map(|r| (r.change_id.as_str(), r.status))
+        .collect();
+    let now = clock.now();
+    let mut report = ReviewReport {
+        proposal_id: proposal_id.clone(),
+        applied: Vec::new(),
+        stale: Vec::new(),
+        rejected: Vec::new(),
+        skipped: Vec::new(),
+        versions: Vec::new(),
+    };
+    let mut updates = Vec::new();
+    let mut rejections = Vec::new();
+    for change in proposal.changes.iter().filter(|c| selected.contains(&c.id)) {
+        match status.get(change.id.as_str()) {
+            Some(ChangeStatus::Pending) | None => {}
+            Some(other) => {
+                report
+                    .skipped
+                    .push((change.id.clone(), format!("already {}", other.as_str())));
+                continue;
+            }
+        }
+        report.rejected.push(change.id.clone());
+        updates.push(ChangeReview {
+            change_id: change.id.clone(),
+            status: ChangeStatus::Rejected,
+            reason: Some(reason.to_owned()),
+            applied_store_version: None,
+            reviewed_at: Some(now),
+            reviewed_by: Some(reviewer.to_string()),
+        });
+        rejections.push(Rejection {
+            memory_store_id: proposal.store_id.clone(),
+            change_id: change.id.clone(),
+            pattern_key: change.pattern_key.clone(),
+            after: change.after.clone(),
+            reason: reason.to_owned(),
+            created_at: now,
+        });
+    }
+    store
+        .write_reviewed(
+            &proposal.store_id,
+            &[],
+            reviewer,
+            &ReviewUpdate {
+                proposal_id: proposal_id.clone(),
+                reviews: updates,
+                rejections,
+            },
+        )
+        .await?;
+    Ok(report)
+}
