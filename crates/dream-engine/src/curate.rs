@@ -21,12 +21,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::check::{redact_secrets, steers_agent};
-use crate::edit::apply_edits;
+use crate::edit::{apply_edits, line_aligned};
 use crate::minhash::{cluster, jaccard, shingles};
 use crate::note::{KeyedNote, Note, core_text, keyed, marker, parse_notes};
 use crate::pattern::{Occurrence, Pattern, Scope, Verdict};
 use crate::signal::SignalKind;
-use crate::signal::signature::normalize_text;
+use crate::signal::signature::{normalize_text, normalize_words};
 
 /// Most evidence entries cited by one change.
 const MAX_EVIDENCE: usize = 50;
@@ -396,7 +396,7 @@ struct Located {
 /// Returns an anchor for removing `note` that occurs once in `content`: the note
 /// itself, or the line before and the note. `None` when neither is unique.
 fn removal_anchor(content: &str, note: &Located) -> Option<(String, String)> {
-    if content.matches(note.text.as_str()).count() == 1 {
+    if line_aligned(content, &note.text).len() == 1 {
         return Some((note.text.clone(), String::new()));
     }
     let before = &content[..note.start];
@@ -408,7 +408,7 @@ fn removal_anchor(content: &str, note: &Located) -> Option<(String, String)> {
     let keep = content[previous_line_start..note.start]
         .trim_end_matches('\n')
         .to_owned();
-    (content.matches(anchor).count() == 1).then(|| (anchor.to_owned(), keep))
+    (line_aligned(content, anchor).len() == 1).then(|| (anchor.to_owned(), keep))
 }
 
 fn age_days(date: Option<&str>, fallback: Option<Timestamp>, now: Timestamp) -> f64 {
@@ -590,7 +590,7 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
             .occurrences
             .iter()
             .enumerate()
-            .max_by(|(ia, a), (ib, b)| a.signal.at.cmp(&b.signal.at).then(ia.cmp(ib)))
+            .max_by(|(ia, a), (ib, b)| a.at.cmp(&b.at).then(ia.cmp(ib)))
             .map(|(_, o)| o);
         let Some(newest) = newest else { continue };
         let Some(fact) = newest.signal.fact.clone() else {
@@ -618,7 +618,7 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
             users: pattern.support.users.min(seen_sessions.len() as u64),
             agents: pattern.support.agents.min(seen_sessions.len() as u64),
         };
-        let date = newest.signal.at.map(|t| t.to_rfc3339()[..10].to_owned());
+        let date = newest.at.map(|t| t.to_rfc3339()[..10].to_owned());
         let as_of = date
             .as_deref()
             .map(|d| format!(" _(as of {d})_"))
@@ -663,7 +663,7 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
             if value.eq_ignore_ascii_case(fact.value.trim_end_matches('.')) {
                 continue;
             }
-            let newer = match (newest.signal.at, note.updated_at) {
+            let newer = match (newest.at, note.updated_at) {
                 (Some(said), Some(written)) => said > written,
                 _ => true,
             };
@@ -704,7 +704,7 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
         .collect();
     let items: Vec<_> = candidates
         .iter()
-        .map(|n| shingles(&normalize_text(&core_text(&n.text))))
+        .map(|n| shingles(&normalize_words(&core_text(&n.text))))
         .collect();
     let roots = cluster(&items, input.config.duplicate_similarity);
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -802,7 +802,7 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
     let rejected_texts: Vec<(std::collections::BTreeSet<u64>, &Rejection)> = input
         .rejections
         .iter()
-        .map(|r| (shingles(&normalize_text(&core_text(&r.after))), r))
+        .map(|r| (shingles(&normalize_words(&core_text(&r.after))), r))
         .collect();
     let mut kept_changes = Vec::new();
     for change in changes {
@@ -817,7 +817,7 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
             });
             continue;
         }
-        let text = shingles(&normalize_text(&core_text(&change.after)));
+        let text = shingles(&normalize_words(&core_text(&change.after)));
         let rejected = rejected_texts.iter().find(|(words, r)| {
             (r.pattern_key.is_some() && r.pattern_key == change.pattern_key)
                 || r.change_id == change.id

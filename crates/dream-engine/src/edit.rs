@@ -68,14 +68,14 @@ fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, EditMismatch>
         return Ok(out);
     }
     let content = current.ok_or_else(|| mismatch(format!("{} no longer exists", edit.path)))?;
-    let count = content.matches(edit.before.as_str()).count();
-    match count {
+    let found = line_aligned(content, &edit.before);
+    match found.len() {
         0 => Err(mismatch(format!(
             "the text to change is no longer in {}",
             edit.path
         ))),
         1 => {
-            let start = content.find(edit.before.as_str()).unwrap_or(0);
+            let start = found[0];
             let mut end = start + edit.before.len();
             if edit.after.is_empty() && content[end..].starts_with('\n') {
                 end += 1;
@@ -92,6 +92,22 @@ fn apply_one(current: Option<&str>, edit: &Edit) -> Result<String, EditMismatch>
             edit.path
         ))),
     }
+}
+
+/// Returns the offsets where `needle` occurs as whole lines of `content` (starting at
+/// a line start and ending at a line end), so "- plan: team" does not match inside
+/// "- plan: team (negotiating)".
+pub fn line_aligned(content: &str, needle: &str) -> Vec<usize> {
+    content
+        .match_indices(needle)
+        .map(|(at, _)| at)
+        .filter(|&at| {
+            let starts = at == 0 || content[..at].ends_with('\n');
+            let rest = &content[at + needle.len()..];
+            let ends = rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n");
+            starts && ends
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -142,5 +158,15 @@ mod tests {
         assert_eq!(files, original);
         let err = apply_edits(&mut files, &[edit("/f.md", "- z", "")]).unwrap_err();
         assert_eq!(err.reason, "the text to change is no longer in /f.md");
+        let mut edited = BTreeMap::from([(
+            "/f.md".to_owned(),
+            "- plan: team (negotiating)\n".to_owned(),
+        )]);
+        let err =
+            apply_edits(&mut edited, &[edit("/f.md", "- plan: team", "- plan: x")]).unwrap_err();
+        assert_eq!(
+            err.reason, "the text to change is no longer in /f.md",
+            "whole lines only"
+        );
     }
 }

@@ -59,6 +59,8 @@ pub enum Verdict {
 pub struct Occurrence {
     /// The top-level session (a subagent's signal belongs to its parent).
     pub session: SessionId,
+    /// When it happened: the event's time, else the session's start.
+    pub at: Option<Timestamp>,
     /// The signal.
     pub signal: Signal,
 }
@@ -176,6 +178,7 @@ pub fn mine(
                 .or_default()
                 .push(Occurrence {
                     session: session.clone(),
+                    at: signal.at.or(info[session].started_at),
                     signal: signal.clone(),
                 });
         }
@@ -297,10 +300,7 @@ fn build(
         users: users.len() as u64,
         agents: agents.len() as u64,
     };
-    let times: Vec<Timestamp> = occurrences
-        .iter()
-        .filter_map(|o| o.signal.at.or(info[&o.session].started_at))
-        .collect();
+    let times: Vec<Timestamp> = occurrences.iter().filter_map(|o| o.at).collect();
 
     let known: Vec<&SessionInfo> = window.iter().filter(|s| s.failed.is_some()).collect();
     let stats = (!known.is_empty()).then(|| {

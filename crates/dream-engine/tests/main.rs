@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod common;
+mod dream_fixtures;
 mod dream_real;
 mod export;
 mod history;

@@ -327,6 +327,18 @@ pub fn normalize_text(text: &str) -> String {
         .join(" ")
 }
 
+/// Lowercases text and keeps only its words (no masking): for comparing notes, whose
+/// quoted commands and names are what they are about.
+pub fn normalize_words(text: &str) -> String {
+    text.to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
