@@ -2,7 +2,7 @@
 //! supersession, scopes and gates, checks, auto mode, outputs, staleness, windows.
 //! The real-transcript cases are in `dream_real.rs`.
 
-use dream_engine::dream::{DreamRequest, DreamRun, Quiet, cancel_dream, run_dream};
+use dream_engine::dream::{DreamRun, Quiet, cancel_dream, run_dream};
 use dream_engine::review::approve;
 use dream_store::{MemoryWrite, Store};
 use dream_types::{
@@ -243,7 +243,7 @@ async fn secrets_are_redacted_and_steering_text_is_never_auto_applied() {
             .all(|e| !e.quote.contains("hunter22x") && e.redacted)
     );
 
-    assert_eq!(applied.applied, [secret.id.clone()]);
+    assert_eq!(applied.applied, std::slice::from_ref(&secret.id));
     assert_eq!(applied.skipped.len(), 1);
     let reviews = t.store.change_reviews(&proposal.id).await.unwrap();
     let state = |id: &str| reviews.iter().find(|r| r.change_id == id).unwrap().status;
@@ -516,7 +516,7 @@ async fn changes_whose_text_moved_go_stale_and_disjoint_ones_rebase() {
         .unwrap();
     assert_eq!(
         report.applied,
-        [add.id.clone()],
+        std::slice::from_ref(&add.id),
         "rebased onto the edited file"
     );
     assert_eq!(report.stale.len(), 1);
