@@ -1,5 +1,6 @@
 //! CLI errors: a stable code, a message, and the exit code STYLE.md assigns.
 
+use dream_engine::EngineError;
 use dream_ingest::IngestError;
 use dream_store::StoreError;
 
@@ -55,6 +56,34 @@ impl CliError {
         CliError::Input {
             code: code.into(),
             message: message.into(),
+        }
+    }
+
+    /// Returns a conflict or failed precondition.
+    pub fn conflict(code: impl Into<String>, message: impl Into<String>) -> Self {
+        CliError::Conflict {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Returns the same error with `note` appended to its message (what was kept, what to do).
+    pub fn with_note(self, note: impl std::fmt::Display) -> Self {
+        match self {
+            CliError::Usage { code, message } => CliError::Usage {
+                code,
+                message: format!("{message}; {note}"),
+            },
+            CliError::Input { code, message } => CliError::Input {
+                code,
+                message: format!("{message}; {note}"),
+            },
+            CliError::Conflict { code, message } => CliError::Conflict {
+                code,
+                message: format!("{message}; {note}"),
+            },
+            CliError::Internal(message) => CliError::Internal(format!("{message}; {note}")),
+            CliError::BrokenPipe => CliError::BrokenPipe,
         }
     }
 
@@ -122,6 +151,24 @@ impl From<IngestError> for CliError {
             IngestError::Input(input) => CliError::input(input.code.as_str(), input.to_string()),
             IngestError::Path { .. } => CliError::input("not_found_error", err.to_string()),
             IngestError::Internal(message) => CliError::Internal(message),
+        }
+    }
+}
+
+impl From<EngineError> for CliError {
+    fn from(err: EngineError) -> Self {
+        match err {
+            EngineError::Store(store) => store.into(),
+            EngineError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                CliError::input("not_found_error", err.to_string())
+            }
+            // A file the user named that cannot be read or written (permissions, a
+            // directory in the way, a full disk) is theirs to fix: exit 1, not 255.
+            EngineError::Io { .. } => CliError::input(err.code(), err.to_string()),
+            EngineError::InvalidFile { code, .. } => CliError::input(code, err.to_string()),
+            EngineError::InvalidRequest(message) => {
+                CliError::input("invalid_request_error", message)
+            }
         }
     }
 }

@@ -24,6 +24,14 @@ impl Output {
         Ok(())
     }
 
+    /// Writes `text` to stdout as it is, without adding a newline (file contents).
+    pub fn raw(&self, text: impl AsRef<[u8]>) -> CliResult<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_ref())?;
+        out.flush()?;
+        Ok(())
+    }
+
     /// Writes `value` as pretty JSON to stdout.
     pub fn json<T: Serialize>(&self, value: &T) -> CliResult<()> {
         let text = serde_json::to_string_pretty(value)
@@ -57,6 +65,11 @@ pub fn strong() -> Style {
 /// Style for success.
 pub fn good() -> Style {
     Style::new().green()
+}
+
+/// Returns the first 8 hex digits of a SHA-256, enough to tell versions apart by eye.
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..8).unwrap_or(sha)
 }
 
 /// Returns `n` with thousands separators (`12,345`).

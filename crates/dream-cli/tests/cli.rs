@@ -36,7 +36,32 @@ impl Dream {
         self.run_with_stdin(args, None)
     }
 
+    /// Runs `dream ARGS` and fails the test unless it exits 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "dream {}: {run:?}", args.join(" "));
+        run
+    }
+
+    /// Runs `dream ARGS` with `stdin` and fails the test unless it exits 0.
+    pub fn ok_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let run = self.run_with_stdin(args, Some(stdin));
+        assert_eq!(run.code, 0, "dream {}: {run:?}", args.join(" "));
+        run
+    }
+
+    /// Returns the path of `name` in the temporary directory, as text.
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        self.run_env(args, stdin, &[])
+    }
+
+    /// Runs like [`Dream::run_with_stdin`] with extra environment variables (`EDITOR`,
+    /// `DREAM_STORE`, …), which override the fixed ones.
+    pub fn run_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
         let seed = self.seed.get();
         self.seed.set(seed + 1);
         let mut command = Command::new(env!("CARGO_BIN_EXE_dream"));
@@ -48,8 +73,13 @@ impl Dream {
             .env("DREAM_NOW", "2026-03-01T09:00:00Z")
             .env("DREAM_ID_SEED", seed.to_string())
             .env("NO_COLOR", "1")
+            .env("DREAM_USER", "tester")
             .env_remove("DREAM_DB")
             .env_remove("DREAM_LOG")
+            .env_remove("DREAM_STORE")
+            .env_remove("EDITOR")
+            .env_remove("VISUAL")
+            .envs(env.iter().copied())
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {

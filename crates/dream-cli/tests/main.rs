@@ -5,4 +5,6 @@
 
 mod cli;
 mod errors;
+mod memory;
 mod sessions;
+mod stores;

@@ -10,9 +10,10 @@ use dream_types::{
 };
 use serde::Serialize;
 
-use super::open_store;
+use super::{now, open_store};
 use crate::error::{CliError, CliResult};
 use crate::output::{Output, bad, dim, strong, thousands, truncate};
+use crate::when::{DateAs, parse_when};
 
 /// `dream sessions …`
 #[derive(Debug, Subcommand)]
@@ -75,37 +76,6 @@ pub async fn cmd_sessions(db: &Path, command: SessionsCommand, out: Output) -> C
     result
 }
 
-/// Parses `--since`: `90m`, `24h`, `7d`, `2w`, `30s`, a date, or RFC 3339.
-fn parse_since(text: &str, now: Timestamp) -> CliResult<Timestamp> {
-    let text = text.trim();
-    let invalid = || {
-        CliError::usage(
-            "invalid_request_error",
-            format!(
-                "--since {text:?} is not a duration (90m, 24h, 7d, 2w), a date (2026-02-11) or \
-                 an RFC 3339 time"
-            ),
-        )
-    };
-    if let Some(unit) = text.chars().last().filter(char::is_ascii_alphabetic)
-        && let Ok(amount) = text[..text.len() - 1].parse::<i64>()
-    {
-        let secs = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3_600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return Err(invalid()),
-        };
-        return Ok(now.plus_secs(-amount.saturating_mul(secs)));
-    }
-    if let Ok(time) = Timestamp::parse(text) {
-        return Ok(time);
-    }
-    Timestamp::parse(&format!("{text}T00:00:00Z")).map_err(|_| invalid())
-}
-
 fn parse_outcome(text: &str) -> CliResult<OutcomeFilter> {
     match text.split_once('=') {
         Some((name, value)) => {
@@ -150,7 +120,7 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
         since: args
             .since
             .as_deref()
-            .map(|s| parse_since(s, Timestamp::now()))
+            .map(|s| parse_when("--since", s, now()?, DateAs::Start))
             .transpose()?,
         has_errors: match (args.has_errors, args.no_errors) {
             (true, _) => Some(true),
@@ -158,6 +128,7 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
             _ => None,
         },
         outcome: args.outcome.as_deref().map(parse_outcome).transpose()?,
+        ingested_after: None,
         top_level_only: !args.all,
         limit: args.limit,
     };
@@ -374,26 +345,6 @@ fn print_event(event: &Event, start: Option<Timestamp>, full: bool, out: Output)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn since_accepts_durations_dates_and_times() {
-        let now = Timestamp::parse("2026-02-11T12:00:00Z").unwrap();
-        assert_eq!(
-            parse_since("24h", now).unwrap().to_rfc3339(),
-            "2026-02-10T12:00:00.000000Z"
-        );
-        assert_eq!(
-            parse_since("7d", now).unwrap().to_rfc3339(),
-            "2026-02-04T12:00:00.000000Z"
-        );
-        assert_eq!(
-            parse_since("2026-01-01", now).unwrap().to_rfc3339(),
-            "2026-01-01T00:00:00.000000Z"
-        );
-        let err = parse_since("yesterday", now).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("\"yesterday\""));
-    }
 
     #[test]
     fn outcome_filter_reads_verdicts_and_values() {
