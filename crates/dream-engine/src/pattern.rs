@@ -303,11 +303,12 @@ fn build(
     let times: Vec<Timestamp> = occurrences.iter().filter_map(|o| o.at).collect();
 
     let known: Vec<&SessionInfo> = window.iter().filter(|s| s.failed.is_some()).collect();
-    let stats = (!known.is_empty()).then(|| {
-        let with: Vec<&&SessionInfo> = known
-            .iter()
-            .filter(|s| session_set.contains(&s.id))
-            .collect();
+    let with: Vec<&&SessionInfo> = known
+        .iter()
+        .filter(|s| session_set.contains(&s.id))
+        .collect();
+    // Only patterns seen in sessions with outcomes can be compared.
+    let stats = (!with.is_empty()).then(|| {
         let with_failed = with.iter().filter(|s| s.failed == Some(true)).count() as u64;
         let total_failed = known.iter().filter(|s| s.failed == Some(true)).count() as u64;
         outcome_stats(

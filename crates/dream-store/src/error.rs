@@ -61,12 +61,14 @@ pub enum StoreError {
     },
     /// A precondition hash does not match the memory's current content.
     #[error(
-        "memory {memory_id} has content_sha256 {actual}, not the expected {expected}: it changed \
-         since you read it; read it again and retry"
+        "memory {memory_id} ({path}) has content_sha256 {actual}, not the expected {expected}: it \
+         changed since you read it; read it again and retry"
     )]
     PreconditionFailed {
         /// The memory.
         memory_id: String,
+        /// Its path.
+        path: String,
         /// The hash the caller expected.
         expected: String,
         /// The hash it has.

@@ -368,7 +368,7 @@ pub async fn a_rejected_write_leaves_no_version(store: &dyn Store) {
     assert_eq!(
         stale.to_string(),
         format!(
-            "memory {} has content_sha256 {}, not the expected {}: it changed since you read it; read it again and retry",
+            "memory {} (/a.md) has content_sha256 {}, not the expected {}: it changed since you read it; read it again and retry",
             a.memory_id,
             content_sha256("a"),
             "0".repeat(64)

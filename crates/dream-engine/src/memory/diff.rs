@@ -98,7 +98,8 @@ pub async fn diff_store(
         match after.get(id) {
             None => entries.push(entry(id, DiffKind::Removed, Some(old), None)),
             Some(new) => {
-                let moved = old.path != new.path;
+                // A redacted side has no path: that is not a rename.
+                let moved = old.path.is_some() && new.path.is_some() && old.path != new.path;
                 let changed = old.content_sha256 != new.content_sha256
                     || old.is_redacted() != new.is_redacted();
                 if moved {

@@ -316,18 +316,26 @@ pub fn text_outside_sections(document: &str) -> String {
     let mut rest = document;
     while let Some(start) = rest.find(SECTION_BEGIN) {
         let before = &rest[..start];
-        out.push_str(
-            before
-                .strip_suffix('\n')
-                .filter(|b| b.ends_with('\n'))
-                .unwrap_or(before),
-        );
-        match rest[start..].find(SECTION_END) {
-            Some(end) => {
-                let after = &rest[start + end + SECTION_END.len()..];
-                rest = after.strip_prefix('\n').unwrap_or(after);
-            }
-            None => rest = "",
+        let after = match rest[start..].find(SECTION_END) {
+            Some(end) => &rest[start + end + SECTION_END.len()..],
+            None => "",
+        };
+        // Only a section at the end of the file was appended with a blank line
+        // before it and a newline after it; a section inside the text keeps the
+        // spacing people gave it.
+        let at_end = after.trim().is_empty() && !after.contains(SECTION_BEGIN);
+        if at_end {
+            out.push_str(
+                before
+                    .strip_suffix('\n')
+                    .filter(|b| b.ends_with('\n'))
+                    .unwrap_or(before),
+            );
+            rest = after.strip_prefix('\n').unwrap_or(after);
+        } else {
+            // The section's lines go, with the line break that ends its last line.
+            out.push_str(before);
+            rest = after.strip_prefix('\n').unwrap_or(after);
         }
     }
     out.push_str(rest);
@@ -396,6 +404,10 @@ pub async fn import_agents_file(
 ) -> EngineResult<ImportReport> {
     let text = read_memory_file(file)?;
     let own = text_outside_sections(&text);
+    if own.trim().is_empty() {
+        // Nothing but dream's own section: there is nothing a person wrote to import.
+        return Ok(ImportReport::default());
+    }
     let path = agents_file_memory_path(file);
     let existing: Vec<Memory> = store
         .find_memory(store_id, &path)

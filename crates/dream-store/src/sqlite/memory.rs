@@ -835,6 +835,7 @@ fn check_precondition(memory: &Memory, expected: Option<&str>) -> StoreResult<()
         Some(expected) if expected != memory.content_sha256 => {
             Err(StoreError::PreconditionFailed {
                 memory_id: memory.id.to_string(),
+                path: memory.path.clone(),
                 expected: expected.to_owned(),
                 actual: memory.content_sha256.clone(),
             })
