@@ -5,15 +5,21 @@ mod commands;
 mod error;
 mod output;
 mod progress;
+mod when;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::commands::demo::DemoArgs;
+use crate::commands::dreams::{DreamsCommand, RunArgs};
 use crate::commands::ingest::IngestArgs;
 use crate::commands::init::InitArgs;
+use crate::commands::memory::MemoryArgs;
+use crate::commands::proposals::ProposalsCommand;
 use crate::commands::sessions::SessionsCommand;
+use crate::commands::stores::StoresCommand;
 use crate::error::CliError;
 use crate::output::{Output, print_error};
 
@@ -57,6 +63,17 @@ enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Ingest transcripts and run a dream end to end: your ~/.claude/projects, else
+    /// ../shared/data, else generated sessions (it says which).
+    Demo(DemoArgs),
+    /// Run a dream: mine the sessions for what recurs and propose memory changes.
+    Run(RunArgs),
+    /// List, show and cancel dreams.
+    #[command(subcommand)]
+    Dreams(DreamsCommand),
+    /// Review proposals: show, approve, reject, accept some changes.
+    #[command(subcommand)]
+    Proposals(ProposalsCommand),
     /// Create the local store (default ./.dream/dream.db).
     Init(InitArgs),
     /// Read transcripts into the store: files, directories, or - for stdin.
@@ -64,6 +81,12 @@ enum Command {
     /// Browse stored sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Create, list, show, update and archive memory stores.
+    #[command(subcommand)]
+    Stores(StoresCommand),
+    /// Read, write and version memories: ls, cat, write, edit, rm, mv, log, diff,
+    /// restore, redact, export, import.
+    Memory(MemoryArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,11 +135,19 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(args) => commands::demo::cmd_demo(&cli.db, args, out).await,
+            Command::Run(args) => commands::dreams::cmd_run(&cli.db, args, out).await,
+            Command::Dreams(command) => commands::dreams::cmd_dreams(&cli.db, command, out).await,
+            Command::Proposals(command) => {
+                commands::proposals::cmd_proposals(&cli.db, command, out).await
+            }
             Command::Init(args) => commands::init::cmd_init(&cli.db, args, out).await,
             Command::Ingest(args) => commands::ingest::cmd_ingest(&cli.db, args, out).await,
             Command::Sessions(command) => {
                 commands::sessions::cmd_sessions(&cli.db, command, out).await
             }
+            Command::Stores(command) => commands::stores::cmd_stores(&cli.db, command, out).await,
+            Command::Memory(args) => commands::memory::cmd_memory(&cli.db, args, out).await,
         }
     });
     match result {
