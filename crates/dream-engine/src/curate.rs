@@ -950,10 +950,12 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
     });
     changes = main;
     changes.extend(compact);
+    // Strongest first, so the entries a reviewer should see are not folded away.
     held.sort_by(|a, b| {
-        a.reason
-            .cmp(&b.reason)
-            .then(b.support.sessions.cmp(&a.support.sessions))
+        b.support
+            .sessions
+            .cmp(&a.support.sessions)
+            .then(a.reason.cmp(&b.reason))
             .then(a.pattern_key.cmp(&b.pattern_key))
             .then(a.summary.cmp(&b.summary))
     });

@@ -180,6 +180,19 @@ impl<'a> ProposalView<'a> {
     }
 }
 
+/// "4 sessions, 2 users, 1 agent" (users and agents only when known).
+fn support_text(support: dream_types::Support) -> String {
+    let count = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![count(support.sessions, "session", "sessions")];
+    if support.users > 0 {
+        parts.push(count(support.users, "user", "users"));
+    }
+    if support.agents > 0 {
+        parts.push(count(support.agents, "agent", "agents"));
+    }
+    parts.join(", ")
+}
+
 fn status_style(status: ChangeStatus) -> Style {
     match status {
         ChangeStatus::Pending => Style::new().yellow(),
@@ -251,10 +264,7 @@ pub fn print_proposal(
         if support.sessions > 0 {
             out.line(format!(
                 "    {}",
-                dim().apply_to(format!(
-                    "support: {} sessions, {} users, {} agents",
-                    support.sessions, support.users, support.agents
-                ))
+                dim().apply_to(format!("support: {}", support_text(support)))
             ))?;
         }
         if let Some(outcome) = change.stats.get("outcome") {
@@ -348,10 +358,7 @@ pub fn print_proposal(
                     .yellow()
                     .apply_to(format!("{:<24}", reason_label(entry.reason))),
                 truncate(&entry.summary, 110),
-                dim().apply_to(format!(
-                    "({} sessions, {} users)",
-                    entry.support.sessions, entry.support.users
-                ))
+                dim().apply_to(format!("({})", support_text(entry.support)))
             ))?;
         }
         if shown < proposal.held_back.len() {
