@@ -40,10 +40,16 @@ pub struct DemoArgs {
     all: bool,
 }
 
+/// `~/.claude/projects` when it holds at least one transcript (`*.jsonl`).
 fn claude_projects() -> Option<PathBuf> {
     let home = std::env::var_os("HOME")?;
     let path = Path::new(&home).join(".claude/projects");
-    path.is_dir().then_some(path)
+    let has_transcripts = walkdir::WalkDir::new(&path)
+        .max_depth(4)
+        .into_iter()
+        .filter_map(Result::ok)
+        .any(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "jsonl"));
+    has_transcripts.then_some(path)
 }
 
 fn shared_data() -> Option<PathBuf> {
@@ -166,12 +172,12 @@ pub async fn cmd_demo(db: &Path, args: DemoArgs, out: Output) -> CliResult<u8> {
         ))?,
         "shared" => say(format!(
             "{} the real transcripts in {} (Claude Code sessions and tau-bench airline runs); \
-             no ~/.claude/projects here.",
+             no Claude Code history in ~/.claude/projects here.",
             strong().apply_to("Reading"),
             path.display()
         ))?,
         _ => say(format!(
-            "{} no ~/.claude/projects and no ../shared/data here, so this demo reads GENERATED \
+            "{} no Claude Code history in ~/.claude/projects and no ../shared/data here, so this demo reads GENERATED \
              sessions ({}): they are made up to show what a dream does.",
             bad().apply_to("Generated demo data:"),
             path.display()
