@@ -218,7 +218,7 @@ fn demo_on_generated_data_says_so_and_finds_the_recurring_error() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .starts_with("Generated demo data: no ~/.claude/projects and no ../shared/data here"),
+            .starts_with("Generated demo data: no Claude Code history in ~/.claude/projects and no ../shared/data here"),
         "{}",
         run.stdout
     );
