@@ -182,19 +182,28 @@ impl SqliteStore {
         self.get_memory_store_impl(&id).await
     }
 
+    /// Runs `sql` with `binds` and reads at most one row with `read`.
+    async fn fetch_row<T>(
+        &self,
+        sql: String,
+        binds: &[&str],
+        read: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for value in binds {
+            query = query.bind(value.to_string());
+        }
+        let row = query.fetch_optional(&self.pool).await?;
+        row.as_ref().map(read).transpose()
+    }
+
     pub(super) async fn get_memory_store_impl(
         &self,
         id: &MemoryStoreId,
     ) -> StoreResult<MemoryStore> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {STORE_COLUMNS} FROM memory_stores WHERE id = ?"
-        )))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(store_from_row)
-            .transpose()?
+        let sql = format!("SELECT {STORE_COLUMNS} FROM memory_stores WHERE id = ?");
+        self.fetch_row(sql, &[id.as_str()], store_from_row)
+            .await?
             .ok_or_else(|| not_found("memory store", id))
     }
 
@@ -622,16 +631,9 @@ impl SqliteStore {
         store: &MemoryStoreId,
         id: &MemoryId,
     ) -> StoreResult<Memory> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories WHERE store_id = ? AND id = ?"
-        )))
-        .bind(store.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(memory_from_row)
-            .transpose()?
+        let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE store_id = ? AND id = ?");
+        self.fetch_row(sql, &[store.as_str(), id.as_str()], memory_from_row)
+            .await?
             .ok_or_else(|| not_found("memory", id))
     }
 
@@ -640,14 +642,9 @@ impl SqliteStore {
         store: &MemoryStoreId,
         path: &str,
     ) -> StoreResult<Option<Memory>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MEMORY_COLUMNS} FROM memories WHERE store_id = ? AND path = ?"
-        )))
-        .bind(store.as_str())
-        .bind(path)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(memory_from_row).transpose()
+        let sql = format!("SELECT {MEMORY_COLUMNS} FROM memories WHERE store_id = ? AND path = ?");
+        self.fetch_row(sql, &[store.as_str(), path], memory_from_row)
+            .await
     }
 
     pub(super) async fn list_memories_impl(
@@ -724,16 +721,10 @@ impl SqliteStore {
         store: &MemoryStoreId,
         id: &MemoryVersionId,
     ) -> StoreResult<MemoryVersion> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {VERSION_COLUMNS} FROM memory_versions WHERE store_id = ? AND id = ?"
-        )))
-        .bind(store.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(version_from_row)
-            .transpose()?
+        let sql =
+            format!("SELECT {VERSION_COLUMNS} FROM memory_versions WHERE store_id = ? AND id = ?");
+        self.fetch_row(sql, &[store.as_str(), id.as_str()], version_from_row)
+            .await?
             .ok_or_else(|| not_found("memory version", id))
     }
 
