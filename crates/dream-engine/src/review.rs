@@ -30,32 +30,50 @@ pub struct ReviewReport {
     pub versions: Vec<MemoryVersion>,
 }
 
+/// Loads a proposal and splits the selected changes (all when `only` is `None`) into
+/// pending ones and the rest, which are reported as skipped.
 async fn select(
     store: &dyn Store,
     proposal_id: &ProposalId,
     only: Option<&[String]>,
-) -> EngineResult<(dream_types::Proposal, Vec<ChangeReview>, Vec<String>)> {
+) -> EngineResult<(dream_types::Proposal, Vec<String>, ReviewReport)> {
     let proposal = store.get_proposal(proposal_id).await?;
     let reviews = store.change_reviews(proposal_id).await?;
-    let selected: Vec<String> = match only {
-        Some(ids) => {
-            for id in ids {
-                if !proposal.changes.iter().any(|c| &c.id == id) {
-                    return Err(EngineError::InvalidRequest(format!(
-                        "proposal {proposal_id} has no change {id}; `dream proposals show {proposal_id}` lists them"
-                    )));
-                }
-            }
-            proposal
-                .changes
-                .iter()
-                .filter(|c| ids.contains(&c.id))
-                .map(|c| c.id.clone())
-                .collect()
+    if let Some(ids) = only {
+        if let Some(unknown) = ids
+            .iter()
+            .find(|id| !proposal.changes.iter().any(|c| &c.id == *id))
+        {
+            return Err(EngineError::InvalidRequest(format!(
+                "proposal {proposal_id} has no change {unknown}; `dream proposals show {proposal_id}` lists them"
+            )));
         }
-        None => proposal.changes.iter().map(|c| c.id.clone()).collect(),
+    }
+    let status: BTreeMap<&str, ChangeStatus> = reviews
+        .iter()
+        .map(|r| (r.change_id.as_str(), r.status))
+        .collect();
+    let mut report = ReviewReport {
+        proposal_id: proposal_id.clone(),
+        applied: Vec::new(),
+        stale: Vec::new(),
+        rejected: Vec::new(),
+        skipped: Vec::new(),
+        versions: Vec::new(),
     };
-    Ok((proposal, reviews, selected))
+    let mut pending = Vec::new();
+    for change in &proposal.changes {
+        if only.is_some_and(|ids| !ids.contains(&change.id)) {
+            continue;
+        }
+        match status.get(change.id.as_str()) {
+            Some(ChangeStatus::Pending) | None => pending.push(change.id.clone()),
+            Some(other) => report
+                .skipped
+                .push((change.id.clone(), format!("already {}", other.as_str()))),
+        }
+    }
+    Ok((proposal, pending, report))
 }
 
 /// Applies the selected pending changes of a proposal (all when `only` is `None`) to
@@ -79,35 +97,14 @@ pub async fn approve(
     clock: &dyn Clock,
     hold_needs_human: bool,
 ) -> EngineResult<ReviewReport> {
-    let (proposal, reviews, selected) = select(store, proposal_id, only).await?;
-    let status: BTreeMap<&str, ChangeStatus> = reviews
-        .iter()
-        .map(|r| (r.change_id.as_str(), r.status))
-        .collect();
+    let (proposal, pending, mut report) = select(store, proposal_id, only).await?;
     let memories = store.list_memories(&proposal.store_id, None).await?;
     let original: BTreeMap<String, String> = memories
         .iter()
         .map(|m| (m.path.clone(), m.content.clone()))
         .collect();
     let mut contents = original.clone();
-    let mut report = ReviewReport {
-        proposal_id: proposal_id.clone(),
-        applied: Vec::new(),
-        stale: Vec::new(),
-        rejected: Vec::new(),
-        skipped: Vec::new(),
-        versions: Vec::new(),
-    };
-    for change in proposal.changes.iter().filter(|c| selected.contains(&c.id)) {
-        match status.get(change.id.as_str()) {
-            Some(ChangeStatus::Pending) | None => {}
-            Some(other) => {
-                report
-                    .skipped
-                    .push((change.id.clone(), format!("already {}", other.as_str())));
-                continue;
-            }
-        }
+    for change in proposal.changes.iter().filter(|c| pending.contains(&c.id)) {
         if hold_needs_human && change.flags.contains(&Flag::NeedsHuman) {
             report.skipped.push((
                 change.id.clone(),
@@ -209,32 +206,11 @@ pub async fn reject(
                 .into(),
         ));
     }
-    let (proposal, reviews, selected) = select(store, proposal_id, only).await?;
-    let status: BTreeMap<&str, ChangeStatus> = reviews
-        .iter()
-        .map(|r| (r.change_id.as_str(), r.status))
-        .collect();
+    let (proposal, pending, mut report) = select(store, proposal_id, only).await?;
     let now = clock.now();
-    let mut report = ReviewReport {
-        proposal_id: proposal_id.clone(),
-        applied: Vec::new(),
-        stale: Vec::new(),
-        rejected: Vec::new(),
-        skipped: Vec::new(),
-        versions: Vec::new(),
-    };
     let mut updates = Vec::new();
     let mut rejections = Vec::new();
-    for change in proposal.changes.iter().filter(|c| selected.contains(&c.id)) {
-        match status.get(change.id.as_str()) {
-            Some(ChangeStatus::Pending) | None => {}
-            Some(other) => {
-                report
-                    .skipped
-                    .push((change.id.clone(), format!("already {}", other.as_str())));
-                continue;
-            }
-        }
+    for change in proposal.changes.iter().filter(|c| pending.contains(&c.id)) {
         report.rejected.push(change.id.clone());
         updates.push(ChangeReview {
             change_id: change.id.clone(),

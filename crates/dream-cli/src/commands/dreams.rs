@@ -1,17 +1,14 @@
 //! `dream run` and `dream dreams list|show|cancel`: consolidation jobs.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
+use crate::progress::DreamProgress;
 use clap::{Args, Subcommand, ValueEnum};
-use dream_engine::dream::{
-    DreamObserver, DreamRequest, DreamRun, LOCAL_ENGINE, cancel_dream, run_dream,
-};
+use dream_engine::dream::{DreamRequest, DreamRun, LOCAL_ENGINE, cancel_dream, run_dream};
 use dream_store::{DreamFilter, NewMemoryStore, OpenMode, SessionRef, Store};
 use dream_types::{
     Dream, DreamId, DreamMode, DreamStatus, MemoryStore, OutputBehavior, SessionWindow,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::proposals::{ProposalView, print_proposal};
 use super::stores::resolve_store;
@@ -106,42 +103,6 @@ pub struct ShowArgs {
     id: String,
 }
 
-/// Shows the stages and sessions read on stderr, where a person is watching.
-struct DreamProgress {
-    bar: ProgressBar,
-}
-
-impl DreamProgress {
-    fn new(out: Output) -> Self {
-        let visible = !out.quiet && !out.json && std::io::stderr().is_terminal();
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(0), target);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg:8} {bar:30} {pos}/{len} sessions {elapsed}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Self { bar }
-    }
-}
-
-impl DreamObserver for DreamProgress {
-    fn stage(&self, stage: &str) {
-        self.bar.set_message(stage.to_owned());
-        self.bar.tick();
-    }
-
-    fn progress(&self, done: u64, total: u64) {
-        self.bar.set_length(total);
-        self.bar.set_position(done);
-    }
-}
-
 async fn store_for_run(
     store: &dyn Store,
     reference: Option<&str>,
@@ -228,7 +189,7 @@ pub async fn run(store: &dyn Store, args: &RunArgs, out: Output) -> CliResult<u8
     let (clock, _) = clock_and_ids()?;
     let progress = DreamProgress::new(out);
     let result = run_dream(store, &request, clock.as_ref(), &progress).await;
-    progress.bar.finish_and_clear();
+    progress.finish();
     match result? {
         DreamRun::Skipped { reason, .. } => {
             if out.json {
