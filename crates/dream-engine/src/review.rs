@@ -39,15 +39,14 @@ async fn select(
 ) -> EngineResult<(dream_types::Proposal, Vec<String>, ReviewReport)> {
     let proposal = store.get_proposal(proposal_id).await?;
     let reviews = store.change_reviews(proposal_id).await?;
-    if let Some(ids) = only {
-        if let Some(unknown) = ids
+    if let Some(ids) = only
+        && let Some(unknown) = ids
             .iter()
             .find(|id| !proposal.changes.iter().any(|c| &c.id == *id))
-        {
-            return Err(EngineError::InvalidRequest(format!(
-                "proposal {proposal_id} has no change {unknown}; `dream proposals show {proposal_id}` lists them"
-            )));
-        }
+    {
+        return Err(EngineError::InvalidRequest(format!(
+            "proposal {proposal_id} has no change {unknown}; `dream proposals show {proposal_id}` lists them"
+        )));
     }
     let status: BTreeMap<&str, ChangeStatus> = reviews
         .iter()
