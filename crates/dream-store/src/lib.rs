@@ -36,6 +36,7 @@
 mod error;
 mod memory;
 mod merge;
+mod platform;
 pub mod sqlite;
 
 use std::ops::Range;
@@ -46,10 +47,15 @@ use dream_types::{
     MemorySnapshot, MemoryStore, MemoryStoreId, MemoryVersion, MemoryVersionId, Outcome, Proposal,
     ProposalId, Rejection, Session, SessionFilter, SessionHead, SessionId,
 };
+use dream_types::{
+    ApiKey, ApiKeyId, DeliveryId, DreamSchedule, ScheduleId, ScheduleRun, Timestamp, Webhook,
+    WebhookDelivery, WebhookId,
+};
 use serde::Serialize;
 
 pub use error::{StoreError, StoreResult};
 pub use memory::{MemoryStorePatch, MemoryWrite, NewMemoryStore, VersionFilter};
+pub use platform::{DeliveryOutcome, NewApiKey, NewSchedule, NewWebhook};
 
 /// Filters for [`Store::list_dreams`]; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -474,4 +480,145 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         content_hash: &str,
         signals: &str,
     ) -> StoreResult<()>;
+
+    // --- API keys -------------------------------------------------------------
+
+    /// Stores an API key (`apikey_…` id and creation time minted here).
+    async fn create_api_key(&self, new: NewApiKey) -> StoreResult<ApiKey>;
+
+    /// Returns the key whose secret has this SHA-256, revoked or not.
+    async fn api_key_by_secret(&self, secret_sha256: &str) -> StoreResult<Option<ApiKey>>;
+
+    /// Returns every key, oldest first.
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>>;
+
+    /// Revokes a key (one-way; revoking twice keeps the first time).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn revoke_api_key(&self, id: &ApiKeyId) -> StoreResult<ApiKey>;
+
+    /// Records that a key was used at `at` (never moves `last_used_at` backwards; an
+    /// unknown id is ignored, as a key revoked and deleted mid-request is no error).
+    async fn touch_api_key(&self, id: &ApiKeyId, at: Timestamp) -> StoreResult<()>;
+
+    // --- Dream schedules ------------------------------------------------------
+
+    /// Stores a schedule.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown memory store.
+    async fn create_schedule(&self, new: NewSchedule) -> StoreResult<DreamSchedule>;
+
+    /// Returns a schedule.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn get_schedule(&self, id: &ScheduleId) -> StoreResult<DreamSchedule>;
+
+    /// Returns every schedule, oldest first.
+    async fn list_schedules(&self) -> StoreResult<Vec<DreamSchedule>>;
+
+    /// Replaces a schedule's fields (its id, creation time and runs stay).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn update_schedule(
+        &self,
+        id: &ScheduleId,
+        new: NewSchedule,
+    ) -> StoreResult<DreamSchedule>;
+
+    /// Deletes a schedule and its run records.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn delete_schedule(&self, id: &ScheduleId) -> StoreResult<()>;
+
+    /// Claims one slot of a schedule: returns true for the one caller that claims it
+    /// first, false for every later caller (another worker, or the same server after a
+    /// restart). A claimed slot is never run again.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown schedule.
+    async fn claim_schedule_slot(&self, id: &ScheduleId, slot: Timestamp) -> StoreResult<bool>;
+
+    /// Records what a claimed slot did: the dream it started, or why it was skipped.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the slot was never claimed (claim it first).
+    async fn finish_schedule_run(
+        &self,
+        id: &ScheduleId,
+        slot: Timestamp,
+        dream_id: Option<&dream_types::DreamId>,
+        skipped_reason: Option<&str>,
+    ) -> StoreResult<()>;
+
+    /// Returns a schedule's runs, newest slot first (empty for an unknown schedule).
+    async fn schedule_runs(&self, id: &ScheduleId, limit: u64) -> StoreResult<Vec<ScheduleRun>>;
+
+    // --- Webhooks ---------------------------------------------------------------
+
+    /// Stores a webhook.
+    async fn create_webhook(&self, new: NewWebhook) -> StoreResult<Webhook>;
+
+    /// Returns a webhook.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn get_webhook(&self, id: &WebhookId) -> StoreResult<Webhook>;
+
+    /// Returns every webhook, oldest first.
+    async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>>;
+
+    /// Replaces a webhook's fields.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn update_webhook(&self, id: &WebhookId, new: NewWebhook) -> StoreResult<Webhook>;
+
+    /// Deletes a webhook and its deliveries.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn delete_webhook(&self, id: &WebhookId) -> StoreResult<()>;
+
+    /// Puts an event in the outbox: one pending delivery (`msg_…`, due now) per enabled
+    /// webhook subscribed to `event_type`. Returns them.
+    async fn enqueue_event(
+        &self,
+        event_type: &str,
+        payload: &serde_json::Value,
+    ) -> StoreResult<Vec<WebhookDelivery>>;
+
+    /// Leases up to `limit` pending deliveries due at `now`: their `next_attempt_at`
+    /// moves to `lease_until` in the same transaction, so two workers never send the
+    /// same try. Oldest due first.
+    async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u64,
+    ) -> StoreResult<Vec<WebhookDelivery>>;
+
+    /// Records one try: delivered, rescheduled, or given up. The attempt number is the
+    /// next free one (the store numbers attempts, whatever `outcome.attempt.attempt`
+    /// says), and a delivered delivery stays delivered when a late report arrives.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn record_delivery_attempt(
+        &self,
+        id: &DeliveryId,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<WebhookDelivery>;
+
+    /// Returns a webhook's deliveries, newest first, with every attempt (empty for an
+    /// unknown webhook).
+    async fn list_deliveries(
+        &self,
+        webhook: &WebhookId,
+        limit: u64,
+    ) -> StoreResult<Vec<WebhookDelivery>>;
 }

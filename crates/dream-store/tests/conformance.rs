@@ -15,7 +15,8 @@ use dream_types::{
 };
 
 /// Instantiates every conformance test for a backend. `$make` is an expression of a
-/// future that yields something that derefs to a `Store`.
+/// future that yields something that derefs to a `Store` and has a `clock` field
+/// (`Arc<FixedClock>`, the store's clock) for the tests where time passes.
 #[macro_export]
 macro_rules! store_conformance_suite {
     ($backend:ident, $make:expr) => {
@@ -35,6 +36,15 @@ macro_rules! store_conformance_suite {
                     async fn $name() {
                         let store = $make.await;
                         $crate::memory_conformance::$name(&*store).await;
+                    }
+                };
+            }
+            macro_rules! platform_case {
+                ($name:ident) => {
+                    #[tokio::test]
+                    async fn $name() {
+                        let store = $make.await;
+                        $crate::platform_conformance::$name(&*store, &store.clock).await;
                     }
                 };
             }
@@ -66,6 +76,16 @@ macro_rules! store_conformance_suite {
             memory_case!(the_store_reads_as_of_any_store_version);
             memory_case!(concurrent_writers_with_one_precondition_exactly_one_wins);
             memory_case!(deleting_a_store_removes_its_memories_and_versions);
+            platform_case!(api_keys_are_found_by_secret_hash_and_revoked_one_way);
+            platform_case!(schedules_are_created_updated_listed_and_deleted);
+            platform_case!(a_slot_is_claimed_once_even_by_concurrent_workers);
+            platform_case!(schedule_runs_are_listed_newest_slot_first);
+            platform_case!(deleting_a_store_deletes_its_schedules);
+            platform_case!(webhooks_are_created_updated_listed_and_deleted);
+            platform_case!(events_go_only_to_enabled_subscribed_webhooks);
+            platform_case!(due_deliveries_are_leased_to_one_worker_until_the_lease_ends);
+            platform_case!(attempts_are_recorded_in_order_and_move_the_delivery);
+            platform_case!(deleting_a_webhook_deletes_its_deliveries);
         }
     };
 }

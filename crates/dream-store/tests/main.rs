@@ -5,4 +5,5 @@
 
 mod conformance;
 mod memory_conformance;
+mod platform_conformance;
 mod sqlite;

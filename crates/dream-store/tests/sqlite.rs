@@ -8,6 +8,8 @@ use dream_types::{FixedClock, SequentialIds, Timestamp};
 /// A store in a fresh temporary directory, with a fixed clock and seeded ids.
 pub struct TempSqlite {
     pub store: SqliteStore,
+    /// The store's clock, for tests that move time forward.
+    pub clock: Arc<FixedClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -26,12 +28,16 @@ pub async fn temp_sqlite() -> TempSqlite {
     let store = SqliteStore::open_with(
         &dir.path().join("nested/dir/dream.db"),
         OpenMode::Create,
-        clock,
+        clock.clone(),
         Arc::new(SequentialIds::new(1)),
     )
     .await
     .unwrap();
-    TempSqlite { store, _dir: dir }
+    TempSqlite {
+        store,
+        clock,
+        _dir: dir,
+    }
 }
 
 crate::store_conformance_suite!(sqlite, crate::sqlite::temp_sqlite());

@@ -24,6 +24,7 @@ pub mod hash;
 pub mod id;
 pub mod memory;
 pub mod outcome;
+pub mod platform;
 pub mod session;
 pub mod timestamp;
 
@@ -45,6 +46,10 @@ pub use memory::{
     validate_prefix, validate_store_name,
 };
 pub use outcome::{Outcome, OutcomeResult};
+pub use platform::{
+    ApiKey, ApiKeyId, DeliveryAttempt, DeliveryId, DeliveryStatus, DreamSchedule, ScheduleId,
+    ScheduleRun, ScheduleWindow, Scope, WEBHOOK_EVENTS, Webhook, WebhookDelivery, WebhookId,
+};
 pub use session::{
     MemoryVersionRef, OutcomeFilter, Session, SessionFilter, SessionHead, SourceKind,
 };

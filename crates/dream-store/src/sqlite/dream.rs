@@ -10,7 +10,7 @@ use super::memory::{json, not_found, to_i64, to_u64};
 use super::{SqliteStore, corrupt, parse_time};
 use crate::{DreamFilter, MemoryWrite, ReviewUpdate, StoreError, StoreResult};
 
-fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+pub(super) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("unreadable {what}: {e}")))
 }
 

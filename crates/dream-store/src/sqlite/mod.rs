@@ -2,6 +2,7 @@
 
 mod dream;
 mod memory;
+mod platform;
 mod session;
 
 use std::ops::Range;
@@ -11,18 +12,20 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dream_types::{
-    Actor, ChangeReview, Clock, Dream, DreamConfig, DreamId, Event, IdGenerator, Memory, MemoryId,
-    MemorySnapshot, MemoryStore, MemoryStoreId, MemoryVersion, MemoryVersionId, Proposal,
-    ProposalId, RandomIds, Rejection, Session, SessionFilter, SessionHead, SessionId, SystemClock,
-    Timestamp,
+    Actor, ApiKey, ApiKeyId, ChangeReview, Clock, DeliveryId, Dream, DreamConfig, DreamId,
+    DreamSchedule, Event, IdGenerator, Memory, MemoryId, MemorySnapshot, MemoryStore,
+    MemoryStoreId, MemoryVersion, MemoryVersionId, Proposal, ProposalId, RandomIds, Rejection,
+    ScheduleId, ScheduleRun, Session, SessionFilter, SessionHead, SessionId, SystemClock,
+    Timestamp, Webhook, WebhookDelivery, WebhookId,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::{
-    DreamFilter, EventSource, MemoryStorePatch, MemoryWrite, NewMemoryStore, ReviewUpdate,
-    SessionRef, Store, StoreError, StoreResult, VersionFilter, WriteOptions, WriteReport,
+    DeliveryOutcome, DreamFilter, EventSource, MemoryStorePatch, MemoryWrite, NewApiKey,
+    NewMemoryStore, NewSchedule, NewWebhook, ReviewUpdate, SessionRef, Store, StoreError,
+    StoreResult, VersionFilter, WriteOptions, WriteReport,
 };
 
 /// Whether [`SqliteStore::open`] may create the database file.
@@ -312,5 +315,122 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         self.cache_signals_impl(session, extractor_version, content_hash, signals)
             .await
+    }
+
+    async fn create_api_key(&self, new: NewApiKey) -> StoreResult<ApiKey> {
+        self.create_api_key_impl(new).await
+    }
+
+    async fn api_key_by_secret(&self, secret_sha256: &str) -> StoreResult<Option<ApiKey>> {
+        self.api_key_by_secret_impl(secret_sha256).await
+    }
+
+    async fn list_api_keys(&self) -> StoreResult<Vec<ApiKey>> {
+        self.list_api_keys_impl().await
+    }
+
+    async fn revoke_api_key(&self, id: &ApiKeyId) -> StoreResult<ApiKey> {
+        self.revoke_api_key_impl(id).await
+    }
+
+    async fn touch_api_key(&self, id: &ApiKeyId, at: Timestamp) -> StoreResult<()> {
+        self.touch_api_key_impl(id, at).await
+    }
+
+    async fn create_schedule(&self, new: NewSchedule) -> StoreResult<DreamSchedule> {
+        self.create_schedule_impl(new).await
+    }
+
+    async fn get_schedule(&self, id: &ScheduleId) -> StoreResult<DreamSchedule> {
+        self.get_schedule_impl(id).await
+    }
+
+    async fn list_schedules(&self) -> StoreResult<Vec<DreamSchedule>> {
+        self.list_schedules_impl().await
+    }
+
+    async fn update_schedule(
+        &self,
+        id: &ScheduleId,
+        new: NewSchedule,
+    ) -> StoreResult<DreamSchedule> {
+        self.update_schedule_impl(id, new).await
+    }
+
+    async fn delete_schedule(&self, id: &ScheduleId) -> StoreResult<()> {
+        self.delete_schedule_impl(id).await
+    }
+
+    async fn claim_schedule_slot(&self, id: &ScheduleId, slot: Timestamp) -> StoreResult<bool> {
+        self.claim_schedule_slot_impl(id, slot).await
+    }
+
+    async fn finish_schedule_run(
+        &self,
+        id: &ScheduleId,
+        slot: Timestamp,
+        dream_id: Option<&DreamId>,
+        skipped_reason: Option<&str>,
+    ) -> StoreResult<()> {
+        self.finish_schedule_run_impl(id, slot, dream_id, skipped_reason)
+            .await
+    }
+
+    async fn schedule_runs(&self, id: &ScheduleId, limit: u64) -> StoreResult<Vec<ScheduleRun>> {
+        self.schedule_runs_impl(id, limit).await
+    }
+
+    async fn create_webhook(&self, new: NewWebhook) -> StoreResult<Webhook> {
+        self.create_webhook_impl(new).await
+    }
+
+    async fn get_webhook(&self, id: &WebhookId) -> StoreResult<Webhook> {
+        self.get_webhook_impl(id).await
+    }
+
+    async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        self.list_webhooks_impl().await
+    }
+
+    async fn update_webhook(&self, id: &WebhookId, new: NewWebhook) -> StoreResult<Webhook> {
+        self.update_webhook_impl(id, new).await
+    }
+
+    async fn delete_webhook(&self, id: &WebhookId) -> StoreResult<()> {
+        self.delete_webhook_impl(id).await
+    }
+
+    async fn enqueue_event(
+        &self,
+        event_type: &str,
+        payload: &serde_json::Value,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        self.enqueue_event_impl(event_type, payload).await
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u64,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        self.claim_due_deliveries_impl(now, lease_until, limit)
+            .await
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: &DeliveryId,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<WebhookDelivery> {
+        self.record_delivery_attempt_impl(id, outcome).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        webhook: &WebhookId,
+        limit: u64,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        self.list_deliveries_impl(webhook, limit).await
     }
 }
