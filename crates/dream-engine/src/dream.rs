@@ -68,21 +68,34 @@ pub struct Quiet;
 
 impl DreamObserver for Quiet {}
 
+/// Why a dream did not start: too few new sessions since the store's last dream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skip {
+    /// Why, in one line.
+    pub reason: String,
+    /// New top-level sessions since the last completed dream.
+    pub new_sessions: u64,
+    /// The threshold.
+    pub min_new_sessions: u64,
+    /// The last completed dream of the store.
+    pub previous_dream_id: Option<DreamId>,
+}
+
+/// What [`start_dream`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DreamStart {
+    /// Too few new sessions; nothing was stored.
+    Skipped(Skip),
+    /// The dream is stored as `pending`; run it with [`execute_dream`].
+    Pending(Box<Dream>),
+}
+
 /// What `run_dream` did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum DreamRun {
     /// Too few new sessions since the last dream.
-    Skipped {
-        /// Why, in one line.
-        reason: String,
-        /// New top-level sessions since the last completed dream.
-        new_sessions: u64,
-        /// The threshold.
-        min_new_sessions: u64,
-        /// The last completed dream of the store.
-        previous_dream_id: Option<DreamId>,
-    },
+    Skipped(Skip),
     /// The dream ran.
     Ran {
         /// The dream as stored.
@@ -163,7 +176,12 @@ async fn select_sessions(
         }
         SessionWindow::All => store.list_sessions(&filter(None, None)).await?,
     };
-    // Oldest first: the order the engine reads, cites and reports in.
+    sort_oldest_first(&mut sessions);
+    Ok(sessions)
+}
+
+/// Oldest first: the order the engine reads, cites and reports in.
+fn sort_oldest_first(sessions: &mut [Session]) {
     sessions.sort_by(|a, b| {
         a.started_at
             .unwrap_or(a.ingested_at)
@@ -171,7 +189,6 @@ async fn select_sessions(
             .then(a.source_session_id.cmp(&b.source_session_id))
             .then(a.id.cmp(&b.id))
     });
-    Ok(sessions)
 }
 
 /// Returns the signals of a session and its subagents, from the cache when the
@@ -318,12 +335,13 @@ async fn create_output_store(
     Ok(store.get_memory_store(&output.id).await?)
 }
 
-/// Runs a dream synchronously and returns it with its proposal.
+/// Runs a dream synchronously and returns it with its proposal: [`start_dream`] then
+/// [`execute_dream`].
 ///
 /// The dream is stored as `pending`, then `running`, then `completed` (or `failed`
-/// with an error, or left `canceled` when someone cancels it between stages). In
-/// review mode nothing is written to memory; in auto mode every change not flagged
-/// `needs_human` is applied when it completes.
+/// with an error, or left `canceled` when someone cancels it). In review mode nothing
+/// is written to memory; in auto mode every change not flagged `needs_human` is
+/// applied when it completes.
 ///
 /// # Errors
 /// [`EngineError::InvalidRequest`] for a bad request (no dream is stored); store
@@ -334,6 +352,124 @@ pub async fn run_dream(
     clock: &dyn Clock,
     observer: &dyn DreamObserver,
 ) -> EngineResult<DreamRun> {
+    observer.stage("select");
+    let select_started = Instant::now();
+    let (dream, input, sessions) = match prepare(store, request, clock).await? {
+        Prepared::Skipped(skip) => return Ok(DreamRun::Skipped(skip)),
+        Prepared::Ready {
+            dream,
+            input,
+            sessions,
+        } => (dream, input, sessions),
+    };
+    execute(
+        store,
+        *dream,
+        &input,
+        &sessions,
+        select_started,
+        clock,
+        observer,
+    )
+    .await
+}
+
+/// Validates a request, chooses its sessions and stores the dream as `pending`,
+/// without running it: what an API does before answering, leaving the work to a
+/// background job ([`execute_dream`]).
+///
+/// # Errors
+/// As [`run_dream`], before anything is stored.
+pub async fn start_dream(
+    store: &dyn Store,
+    request: &DreamRequest,
+    clock: &dyn Clock,
+) -> EngineResult<DreamStart> {
+    Ok(match prepare(store, request, clock).await? {
+        Prepared::Skipped(skip) => DreamStart::Skipped(skip),
+        Prepared::Ready { dream, .. } => DreamStart::Pending(dream),
+    })
+}
+
+/// Runs a dream stored as `pending` (by [`start_dream`]). A dream canceled before it
+/// starts stays canceled and is returned as it is.
+///
+/// # Errors
+/// [`EngineError::InvalidRequest`] when the dream is already running or finished
+/// (other than canceled); store errors (which also mark the dream `failed`).
+pub async fn execute_dream(
+    store: &dyn Store,
+    id: &DreamId,
+    clock: &dyn Clock,
+    observer: &dyn DreamObserver,
+) -> EngineResult<DreamRun> {
+    observer.stage("select");
+    let select_started = Instant::now();
+    let dream = store.get_dream(id).await?;
+    match dream.status {
+        DreamStatus::Pending => {}
+        DreamStatus::Canceled => {
+            return Ok(DreamRun::Ran {
+                dream: Box::new(dream),
+                proposal: None,
+                applied: None,
+            });
+        }
+        status => {
+            return Err(EngineError::InvalidRequest(format!(
+                "dream {id} is {status}; only a pending dream can be run"
+            )));
+        }
+    }
+    let loaded = async {
+        let input = store.get_memory_store(&dream.memory_store_id).await?;
+        let mut sessions = Vec::with_capacity(dream.session_ids.len());
+        for session_id in &dream.session_ids {
+            sessions.push(
+                store
+                    .get_session(&SessionRef::Id(session_id.clone()))
+                    .await?,
+            );
+        }
+        sort_oldest_first(&mut sessions);
+        EngineResult::Ok((input, sessions))
+    }
+    .await;
+    match loaded {
+        Ok((input, sessions)) => {
+            execute(
+                store,
+                dream,
+                &input,
+                &sessions,
+                select_started,
+                clock,
+                observer,
+            )
+            .await
+        }
+        Err(err) => {
+            fail(store, dream, &err, clock).await;
+            Err(err)
+        }
+    }
+}
+
+/// A request checked and its dream stored, or skipped.
+enum Prepared {
+    Skipped(Skip),
+    Ready {
+        dream: Box<Dream>,
+        input: MemoryStore,
+        sessions: Vec<Session>,
+    },
+}
+
+async fn prepare(
+    store: &dyn Store,
+    request: &DreamRequest,
+    clock: &dyn Clock,
+) -> EngineResult<Prepared> {
     if request.engine != LOCAL_ENGINE {
         return Err(EngineError::InvalidRequest(format!(
             "engine {:?} cannot run here: this build has the `{LOCAL_ENGINE}` engine (deterministic, no model)",
@@ -348,8 +484,6 @@ pub async fn run_dream(
             )));
         }
     }
-    observer.stage("select");
-    let select_started = Instant::now();
     let input = store.get_memory_store(&request.memory_store_id).await?;
     if input.archived_at.is_some() {
         return Err(EngineError::InvalidRequest(format!(
@@ -391,7 +525,7 @@ pub async fn run_dream(
                 .await?
                 .len() as u64;
             if new_sessions < min_new {
-                return Ok(DreamRun::Skipped {
+                return Ok(Prepared::Skipped(Skip {
                     reason: format!(
                         "{new_sessions} new sessions since dream {} (min_new_sessions {min_new})",
                         previous.id
@@ -399,7 +533,7 @@ pub async fn run_dream(
                     new_sessions,
                     min_new_sessions: min_new,
                     previous_dream_id: Some(previous.id),
-                });
+                }));
             }
         }
     }
@@ -410,7 +544,7 @@ pub async fn run_dream(
         ));
     }
 
-    let mut dream = store
+    let dream = store
         .create_dream(Dream {
             id: "drm_pending"
                 .parse()
@@ -441,28 +575,55 @@ pub async fn run_dream(
             archived_at: None,
         })
         .await?;
+    Ok(Prepared::Ready {
+        dream: Box::new(dream),
+        input,
+        sessions,
+    })
+}
+
+/// Runs a stored `pending` dream over its loaded sessions (oldest first).
+async fn execute(
+    store: &dyn Store,
+    mut dream: Dream,
+    input: &MemoryStore,
+    sessions: &[Session],
+    select_started: Instant,
+    clock: &dyn Clock,
+    observer: &dyn DreamObserver,
+) -> EngineResult<DreamRun> {
     dream.status = DreamStatus::Running;
     dream.started_at = Some(clock.now());
     dream.timings.select_ms = elapsed_ms(select_started);
     dream = store.update_dream(&dream).await?;
-
-    match pipeline(
-        store, &mut dream, &input, &sessions, &config, clock, observer,
-    )
-    .await
-    {
+    if dream.status == DreamStatus::Canceled {
+        return Ok(DreamRun::Ran {
+            dream: Box::new(dream),
+            proposal: None,
+            applied: None,
+        });
+    }
+    let config = dream.config.clone();
+    match pipeline(store, &mut dream, input, sessions, &config, clock, observer).await {
         Ok(run) => Ok(run),
         Err(err) => {
-            if !dream.status.is_final() {
-                dream.status = DreamStatus::Failed;
-                dream.error = Some(DreamError {
-                    kind: err.code().to_owned(),
-                    message: err.to_string(),
-                });
-                dream.ended_at = Some(clock.now());
-                let _ = store.update_dream(&dream).await;
-            }
+            fail(store, dream, &err, clock).await;
             Err(err)
+        }
+    }
+}
+
+/// Marks a dream `failed` with `err` (unless it already reached a final status).
+async fn fail(store: &dyn Store, mut dream: Dream, err: &EngineError, clock: &dyn Clock) {
+    if !dream.status.is_final() {
+        dream.status = DreamStatus::Failed;
+        dream.error = Some(DreamError {
+            kind: err.code().to_owned(),
+            message: err.to_string(),
+        });
+        dream.ended_at = Some(clock.now());
+        if let Err(store_err) = store.update_dream(&dream).await {
+            tracing::error!(dream = %dream.id, error = %store_err, "cannot record the dream's failure");
         }
     }
 }
@@ -495,7 +656,14 @@ async fn pipeline(
     observer.stage("extract");
     let started = Instant::now();
     let mut signals: BTreeMap<SessionId, Vec<Signal>> = BTreeMap::new();
+    let mut last_check = Instant::now();
     for (i, session) in sessions.iter().enumerate() {
+        if last_check.elapsed().as_secs() >= 1 {
+            last_check = Instant::now();
+            if canceled(store, dream).await? {
+                return Ok(stopped(dream));
+            }
+        }
         let (found, cached) = session_signals(store, session).await?;
         dream.counts.sessions_read += 1;
         dream.counts.sessions_cached += u64::from(cached);

@@ -2,7 +2,9 @@
 //! supersession, scopes and gates, checks, auto mode, outputs, staleness, windows.
 //! The real-transcript cases are in `dream_real.rs`.
 
-use dream_engine::dream::{DreamRun, Quiet, cancel_dream, run_dream};
+use dream_engine::dream::{
+    DreamRun, DreamStart, Quiet, cancel_dream, execute_dream, run_dream, start_dream,
+};
 use dream_engine::review::approve;
 use dream_store::{MemoryWrite, Store};
 use dream_types::{
@@ -578,13 +580,9 @@ async fn windows_min_new_sessions_and_request_checks() {
     let mut gated = request(&s);
     gated.min_new_sessions = Some(1);
     match run_dream(&t.store, &gated, &clock(), &Quiet).await.unwrap() {
-        DreamRun::Skipped {
-            new_sessions,
-            previous_dream_id,
-            ..
-        } => {
-            assert_eq!(new_sessions, 0);
-            assert_eq!(previous_dream_id, Some(d.id.clone()));
+        DreamRun::Skipped(skip) => {
+            assert_eq!(skip.new_sessions, 0);
+            assert_eq!(skip.previous_dream_id, Some(d.id.clone()));
         }
         other => panic!("expected a skip, got {other:?}"),
     }
@@ -625,4 +623,46 @@ async fn windows_min_new_sessions_and_request_checks() {
         memory_id: "mem_x".parse().unwrap(),
         precondition: None,
     };
+
+    // Started and executed separately (as the server does): the same dream as a
+    // synchronous run; a canceled pending dream is not run; a finished one is refused.
+    let started = match start_dream(&t.store, &request(&s), &clock()).await.unwrap() {
+        DreamStart::Pending(dream) => dream,
+        DreamStart::Skipped(skip) => panic!("unexpected skip: {skip:?}"),
+    };
+    assert_eq!(started.status, DreamStatus::Pending);
+    assert_eq!(started.session_ids.len(), 4);
+    let DreamRun::Ran {
+        dream: ran,
+        proposal,
+        ..
+    } = execute_dream(&t.store, &started.id, &clock(), &Quiet)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a run");
+    };
+    assert_eq!(ran.status, DreamStatus::Completed);
+    assert_eq!(ran.counts.sessions_read, 4);
+    assert!(proposal.is_some());
+    let again = execute_dream(&t.store, &started.id, &clock(), &Quiet).await;
+    assert!(again.unwrap_err().to_string().contains("is completed"));
+    let DreamStart::Pending(second) = start_dream(&t.store, &request(&s), &clock()).await.unwrap()
+    else {
+        panic!("expected a pending dream");
+    };
+    cancel_dream(&t.store, &second.id, &clock()).await.unwrap();
+    let DreamRun::Ran {
+        dream: canceled,
+        proposal,
+        ..
+    } = execute_dream(&t.store, &second.id, &clock(), &Quiet)
+        .await
+        .unwrap()
+    else {
+        panic!("expected the canceled dream back");
+    };
+    assert_eq!(canceled.status, DreamStatus::Canceled);
+    assert!(proposal.is_none());
+    assert_eq!(canceled.counts.sessions_read, 0);
 }

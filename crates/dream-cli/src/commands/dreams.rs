@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::progress::DreamProgress;
 use clap::{Args, Subcommand, ValueEnum};
-use dream_engine::dream::{DreamRequest, DreamRun, LOCAL_ENGINE, cancel_dream, run_dream};
+use dream_engine::dream::{DreamRequest, DreamRun, LOCAL_ENGINE, Skip, cancel_dream, run_dream};
 use dream_store::{DreamFilter, NewMemoryStore, OpenMode, SessionRef, Store};
 use dream_types::{
     Dream, DreamId, DreamMode, DreamStatus, MemoryStore, OutputBehavior, SessionWindow,
@@ -191,7 +191,7 @@ pub async fn run(store: &dyn Store, args: &RunArgs, out: Output) -> CliResult<u8
     let result = run_dream(store, &request, clock.as_ref(), &progress).await;
     progress.finish();
     match result? {
-        DreamRun::Skipped { reason, .. } => {
+        DreamRun::Skipped(Skip { reason, .. }) => {
             if out.json {
                 out.json(&serde_json::json!({"skipped": true, "reason": reason}))?;
             } else {
