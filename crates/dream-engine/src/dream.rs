@@ -511,6 +511,7 @@ async fn prepare(
                 statuses: vec![DreamStatus::Completed],
                 include_archived: true,
                 limit: Some(1),
+                ..DreamFilter::default()
             })
             .await?
             .into_iter()

@@ -66,6 +66,13 @@ pub struct DreamFilter {
     pub statuses: Vec<DreamStatus>,
     /// Include archived dreams. Default false.
     pub include_archived: bool,
+    /// Created strictly after this time.
+    pub created_after: Option<Timestamp>,
+    /// Created strictly before this time.
+    pub created_before: Option<Timestamp>,
+    /// Only dreams listed after this one, newest first (`(created_at, id)` of the last
+    /// dream of the previous page): keyset paging.
+    pub after_key: Option<(Timestamp, DreamId)>,
     /// At most this many, newest first.
     pub limit: Option<u64>,
 }

@@ -472,6 +472,14 @@ pub async fn list_filters_match_the_reference_semantics(store: &dyn Store) {
             top_level_only: true,
             ..Default::default()
         },
+        SessionFilter {
+            until: Some(Timestamp::parse("2026-01-05T00:00:00Z").unwrap()),
+            ..Default::default()
+        },
+        SessionFilter {
+            after_key: Some((all[4].started_at.unwrap(), all[4].id.clone())),
+            ..Default::default()
+        },
     ];
     for filter in filters {
         let got: Vec<_> = store
@@ -503,6 +511,24 @@ pub async fn list_filters_match_the_reference_semantics(store: &dyn Store) {
         limited.iter().map(|s| &s.id).collect::<Vec<_>>(),
         all.iter().take(3).map(|s| &s.id).collect::<Vec<_>>()
     );
+
+    // Keyset pages of 5 walk the whole list once, in order.
+    let mut walked = Vec::new();
+    let mut after_key = None;
+    loop {
+        let page = store
+            .list_sessions(&SessionFilter {
+                after_key: after_key.clone(),
+                limit: Some(5),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after_key = Some((last.started_at.unwrap_or(last.ingested_at), last.id.clone()));
+        walked.extend(page.into_iter().map(|s| s.id));
+    }
+    assert_eq!(walked, all.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
 }
 
 pub async fn outcomes_and_times_are_stored(store: &dyn Store) {

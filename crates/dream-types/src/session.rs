@@ -181,6 +181,11 @@ pub struct SessionFilter {
     pub ingested_after: Option<Timestamp>,
     /// Only top-level sessions (no parent), when true.
     pub top_level_only: bool,
+    /// Sessions that started (or, with no start time, were ingested) at or before this time.
+    pub until: Option<Timestamp>,
+    /// Only sessions listed after this one, newest first: the sort key (start time, or
+    /// ingest time) and id of the last session of the previous page (keyset paging).
+    pub after_key: Option<(Timestamp, SessionId)>,
     /// At most this many, newest first; `None` for all.
     pub limit: Option<u64>,
 }
@@ -195,8 +200,14 @@ impl SessionFilter {
         if !eq(&self.agent, &session.agent) || !eq(&self.user, &session.user) {
             return false;
         }
-        if let Some(since) = self.since
-            && session.started_at.unwrap_or(session.ingested_at) < since
+        let sort_time = session.started_at.unwrap_or(session.ingested_at);
+        if self.since.is_some_and(|since| sort_time < since)
+            || self.until.is_some_and(|until| sort_time > until)
+        {
+            return false;
+        }
+        if let Some((at, id)) = &self.after_key
+            && (sort_time, &session.id) >= (*at, id)
         {
             return false;
         }

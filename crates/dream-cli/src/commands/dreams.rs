@@ -333,6 +333,7 @@ async fn list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u8> {
             statuses,
             include_archived: args.all,
             limit: Some(args.limit),
+            ..DreamFilter::default()
         })
         .await?;
     if out.json {

@@ -130,6 +130,8 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
         outcome: args.outcome.as_deref().map(parse_outcome).transpose()?,
         ingested_after: None,
         top_level_only: !args.all,
+        until: None,
+        after_key: None,
         limit: args.limit,
     };
     let sessions = store.list_sessions(&filter).await?;

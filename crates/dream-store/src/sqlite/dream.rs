@@ -116,6 +116,26 @@ impl SqliteStore {
         if !filter.include_archived {
             query.push(" AND archived_at IS NULL");
         }
+        if let Some(after) = filter.created_after {
+            query
+                .push(" AND created_at > ")
+                .push_bind(after.to_rfc3339());
+        }
+        if let Some(before) = filter.created_before {
+            query
+                .push(" AND created_at < ")
+                .push_bind(before.to_rfc3339());
+        }
+        if let Some((at, id)) = &filter.after_key {
+            query
+                .push(" AND (created_at < ")
+                .push_bind(at.to_rfc3339())
+                .push(" OR (created_at = ")
+                .push_bind(at.to_rfc3339())
+                .push(" AND id < ")
+                .push_bind(id.as_str().to_owned())
+                .push("))");
+        }
         query.push(" ORDER BY created_at DESC, id DESC");
         if let Some(limit) = filter.limit {
             query.push(" LIMIT ").push_bind(to_i64(limit));

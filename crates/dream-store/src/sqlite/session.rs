@@ -387,6 +387,22 @@ impl SqliteStore {
         if filter.top_level_only {
             query.push(" AND s.parent_source_session_id IS NULL");
         }
+        if let Some(until) = filter.until {
+            query
+                .push(" AND COALESCE(s.started_at, s.ingested_at) <= ")
+                .push_bind(until.to_rfc3339());
+        }
+        if let Some((at, id)) = &filter.after_key {
+            let at = at.to_rfc3339();
+            query
+                .push(" AND (COALESCE(s.started_at, s.ingested_at) < ")
+                .push_bind(at.clone())
+                .push(" OR (COALESCE(s.started_at, s.ingested_at) = ")
+                .push_bind(at)
+                .push(" AND s.id < ")
+                .push_bind(id.as_str().to_owned())
+                .push("))");
+        }
         match &filter.outcome {
             None => {}
             Some(OutcomeFilter::Result(result)) => {
