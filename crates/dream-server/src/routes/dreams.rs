@@ -1,0 +1,357 @@
+//! `client.beta.dreams`: create, retrieve, list, cancel, archive. A created dream is
+//! stored `pending` and answered at once; a background job runs it
+//! ([`crate::runner`]). The `model` is `dream-local`, the deterministic engine; any
+//! other model is a 400 naming what this server can run.
+
+use axum::extract::{Path, State};
+use dream_engine::dream::{DreamRequest, DreamStart, LOCAL_ENGINE, cancel_dream, start_dream};
+use dream_store::DreamFilter;
+use dream_types::{
+    Dream, DreamId, DreamMode, DreamStatus, MemoryStoreId, OutputBehavior, SessionId,
+    SessionWindow, Timestamp,
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::page::{self, Page};
+use crate::routes::{id, parse_time};
+use crate::wire::{DreamInput, DreamOut, LOCAL_MODELS, ModelConfig};
+
+/// The routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(retrieve))
+        .routes(routes!(cancel))
+        .routes(routes!(archive))
+}
+
+/// A model given as an id or as `{"id", "speed"}`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ModelParam {
+    /// `"dream-local"`.
+    Id(String),
+    /// `{"id": "dream-local", "speed": "standard"}`.
+    Config(ModelConfig),
+}
+
+/// Which sessions a dream reads when `inputs` has no `sessions` entry (`dream`'s
+/// extension; Anthropic's API always takes explicit ids).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WindowParam {
+    /// The newest `count` top-level sessions.
+    LastSessions {
+        /// How many (≥ 1).
+        count: u64,
+    },
+    /// Sessions started in the last `seconds`.
+    Since {
+        /// Window length in seconds (≥ 1).
+        seconds: u64,
+    },
+    /// Every session.
+    All,
+}
+
+/// Body of `POST /v1/dreams`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDream {
+    /// Exactly one `memory_store` entry and one `sessions` entry (1–100 ids).
+    pub inputs: Vec<DreamInput>,
+    /// `dream-local` (or `{"id": "dream-local"}`).
+    pub model: ModelParam,
+    /// Guidance, 1–4,096 characters (recorded; the local engine does not read it).
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// `create_new` (default) or `update_existing`.
+    #[serde(default)]
+    pub output_behavior: Option<String>,
+    /// `dream`: `review` (default: nothing changes until a person approves) or `auto`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// `dream`: distinct sessions a pattern needs (default: the store's setting, 3).
+    #[serde(default)]
+    pub min_support: Option<u64>,
+    /// `dream`: the sessions to read when `inputs` has no `sessions` entry.
+    #[serde(default)]
+    pub window: Option<WindowParam>,
+}
+
+/// Query of `GET /v1/dreams`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListDreams {
+    /// Only these statuses (`statuses[]=running&statuses[]=pending`).
+    #[serde(default, rename = "statuses[]", alias = "statuses")]
+    #[param(rename = "statuses[]")]
+    pub statuses: Vec<String>,
+    /// Created strictly after (RFC 3339).
+    #[serde(rename = "created_at[gt]")]
+    #[param(rename = "created_at[gt]")]
+    pub created_gt: Option<String>,
+    /// Created strictly before (RFC 3339).
+    #[serde(rename = "created_at[lt]")]
+    #[param(rename = "created_at[lt]")]
+    pub created_lt: Option<String>,
+    /// Include archived dreams (default false).
+    pub include_archived: Option<bool>,
+    /// `dream`: only dreams reading this store.
+    pub memory_store_id: Option<String>,
+    /// 1–100, default 20.
+    pub limit: Option<i64>,
+    /// `next_page` of the previous page.
+    pub page: Option<String>,
+}
+
+/// Turns an API request into an engine request.
+pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
+    let model = match body.model {
+        ModelParam::Id(id) => ModelConfig { id, speed: None },
+        ModelParam::Config(config) => config,
+    };
+    if !LOCAL_MODELS.contains(&model.id.as_str()) {
+        return Err(ApiError::invalid_with_code(
+            "model_not_available",
+            format!(
+                "model {:?} cannot run on this server: it runs `dream-local`, the deterministic \
+                 engine that needs no LLM; pass \"model\": \"dream-local\"",
+                model.id
+            ),
+        ));
+    }
+    if let Some(speed) = model.speed.as_deref()
+        && speed != "standard"
+    {
+        return Err(ApiError::invalid(format!(
+            "model.speed can only be \"standard\", got {speed:?}"
+        )));
+    }
+    let mut store: Option<String> = None;
+    let mut sessions: Option<Vec<String>> = None;
+    for input in body.inputs {
+        match input {
+            DreamInput::MemoryStore { memory_store_id } if store.is_none() => {
+                store = Some(memory_store_id);
+            }
+            DreamInput::Sessions { session_ids } if sessions.is_none() => {
+                sessions = Some(session_ids);
+            }
+            DreamInput::MemoryStore { .. } | DreamInput::Sessions { .. } => {
+                return Err(ApiError::invalid(
+                    "inputs takes exactly one memory_store entry and one sessions entry",
+                ));
+            }
+        }
+    }
+    let store = store.ok_or_else(|| {
+        ApiError::invalid("inputs needs a memory_store entry: {\"type\": \"memory_store\", \"memory_store_id\": \"memstore_…\"}")
+    })?;
+    let memory_store_id: MemoryStoreId = store.parse().map_err(|_| {
+        ApiError::invalid(format!("{store:?} is not a memory store id (memstore_…)"))
+    })?;
+    let window = match (sessions, body.window) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "give the sessions either as a sessions input or as `window`, not both",
+            ));
+        }
+        (Some(ids), None) => SessionWindow::Explicit {
+            session_ids: ids
+                .iter()
+                .map(|s| {
+                    s.parse::<SessionId>().map_err(|_| {
+                        ApiError::invalid(format!("{s:?} is not a session id (sesn_…)"))
+                    })
+                })
+                .collect::<ApiResult<_>>()?,
+        },
+        (None, Some(WindowParam::LastSessions { count })) if count > 0 => {
+            SessionWindow::Last { count }
+        }
+        (None, Some(WindowParam::Since { seconds })) if seconds > 0 => {
+            SessionWindow::Since { seconds }
+        }
+        (None, Some(WindowParam::All)) => SessionWindow::All,
+        (None, Some(_)) => {
+            return Err(ApiError::invalid(
+                "window count and seconds must be at least 1",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "inputs needs a sessions entry: {\"type\": \"sessions\", \"session_ids\": [\"sesn_…\"]} (1 to 100 ids)",
+            ));
+        }
+    };
+    let output_behavior = match body.output_behavior.as_deref() {
+        None | Some("create_new") => OutputBehavior::CreateNew,
+        Some("update_existing") => OutputBehavior::UpdateExisting,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "output_behavior must be create_new or update_existing, got {other:?}"
+            )));
+        }
+    };
+    let mode = match body.mode.as_deref() {
+        None | Some("review") => DreamMode::Review,
+        Some("auto") => DreamMode::Auto,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "mode must be review or auto, got {other:?}"
+            )));
+        }
+    };
+    Ok(DreamRequest {
+        memory_store_id,
+        window,
+        min_new_sessions: None,
+        engine: LOCAL_ENGINE.to_owned(),
+        instructions: body.instructions,
+        output_behavior,
+        mode,
+        config: None,
+        min_support: body.min_support,
+    })
+}
+
+/// Create a dream: stored `pending`, run in the background. Poll it until
+/// `completed`, `failed` or `canceled`.
+#[utoipa::path(post, path = "/v1/dreams", tag = "dreams",
+    request_body = CreateDream,
+    responses((status = 200, body = DreamOut), (status = 400), (status = 404)))]
+async fn create(
+    State(state): State<AppState>,
+    Json(body): Json<CreateDream>,
+) -> ApiResult<axum::Json<DreamOut>> {
+    let request = dream_request(body)?;
+    match start_dream(state.store(), &request, state.clock()).await? {
+        DreamStart::Pending(dream) => {
+            state.runner().spawn(state.clone(), dream.id.clone());
+            Ok(axum::Json(DreamOut::new(*dream)))
+        }
+        DreamStart::Skipped(skip) => Err(ApiError::invalid(skip.reason)),
+    }
+}
+
+async fn get(state: &AppState, raw: &str) -> ApiResult<Dream> {
+    let id: DreamId = id("dream", raw)?;
+    Ok(state.store().get_dream(&id).await?)
+}
+
+/// Retrieve a dream.
+#[utoipa::path(get, path = "/v1/dreams/{dream_id}", tag = "dreams",
+    params(("dream_id" = String, Path, description = "`drm_…`")),
+    responses((status = 200, body = DreamOut), (status = 404)))]
+async fn retrieve(
+    State(state): State<AppState>,
+    Path(dream_id): Path<String>,
+) -> ApiResult<axum::Json<DreamOut>> {
+    Ok(axum::Json(DreamOut::new(get(&state, &dream_id).await?)))
+}
+
+/// List dreams, newest first.
+#[utoipa::path(get, path = "/v1/dreams", tag = "dreams",
+    params(ListDreams),
+    responses((status = 200, body = Page<DreamOut>), (status = 400)))]
+async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListDreams>,
+) -> ApiResult<axum::Json<Page<DreamOut>>> {
+    let limit = page::limit(query.limit)?;
+    let statuses = query
+        .statuses
+        .iter()
+        .map(|name| {
+            DreamStatus::from_name(name).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "unknown status {name:?}; statuses are pending, running, completed, failed, canceled"
+                ))
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let after_key = query
+        .page
+        .as_deref()
+        .map(|cursor| {
+            let key = page::decode(cursor)?;
+            key.split_once('|')
+                .and_then(|(at, id)| {
+                    Some((Timestamp::parse(at).ok()?, id.parse::<DreamId>().ok()?))
+                })
+                .ok_or_else(|| {
+                    ApiError::invalid_with_code(
+                        "invalid_page",
+                        "page is not a cursor from this list",
+                    )
+                })
+        })
+        .transpose()?;
+    let dreams = state
+        .store()
+        .list_dreams(&DreamFilter {
+            memory_store_id: query
+                .memory_store_id
+                .as_deref()
+                .map(|s| id("memory store", s))
+                .transpose()?,
+            statuses,
+            include_archived: query.include_archived.unwrap_or(false),
+            created_after: parse_time("created_at[gt]", &query.created_gt)?,
+            created_before: parse_time("created_at[lt]", &query.created_lt)?,
+            after_key,
+            limit: Some(limit as u64 + 1),
+        })
+        .await?;
+    let page = page::from_fetched(dreams, limit, |d| format!("{}|{}", d.created_at, d.id));
+    Ok(axum::Json(page.map(DreamOut::new)))
+}
+
+/// Cancel a `pending` or `running` dream (a `canceled` one is returned unchanged; a
+/// `completed` or `failed` one is a 400).
+#[utoipa::path(post, path = "/v1/dreams/{dream_id}/cancel", tag = "dreams",
+    params(("dream_id" = String, Path)),
+    responses((status = 200, body = DreamOut), (status = 400), (status = 404)))]
+async fn cancel(
+    State(state): State<AppState>,
+    Path(dream_id): Path<String>,
+) -> ApiResult<axum::Json<DreamOut>> {
+    let dream = get(&state, &dream_id).await?;
+    if matches!(dream.status, DreamStatus::Completed | DreamStatus::Failed) {
+        return Err(ApiError::invalid(format!(
+            "dream {} is {}; only pending or running dreams can be canceled",
+            dream.id, dream.status
+        )));
+    }
+    let dream = cancel_dream(state.store(), &dream.id, state.clock()).await?;
+    Ok(axum::Json(DreamOut::new(dream)))
+}
+
+/// Archive a finished dream: hidden from the default list, still retrievable
+/// (archiving twice returns it unchanged; a `pending` or `running` one is a 400).
+#[utoipa::path(post, path = "/v1/dreams/{dream_id}/archive", tag = "dreams",
+    params(("dream_id" = String, Path)),
+    responses((status = 200, body = DreamOut), (status = 400), (status = 404)))]
+async fn archive(
+    State(state): State<AppState>,
+    Path(dream_id): Path<String>,
+) -> ApiResult<axum::Json<DreamOut>> {
+    let mut dream = get(&state, &dream_id).await?;
+    if !dream.status.is_final() {
+        return Err(ApiError::invalid(format!(
+            "dream {} is {}; cancel it first, then archive it",
+            dream.id, dream.status
+        )));
+    }
+    if dream.archived_at.is_none() {
+        dream.archived_at = Some(state.now());
+        dream = state.store().update_dream(&dream).await?;
+    }
+    Ok(axum::Json(DreamOut::new(dream)))
+}
