@@ -148,7 +148,7 @@ pub fn cmd_bench_ingest(args: BenchIngestArgs) -> Result<()> {
 }
 
 /// Returns the workspace root: the parent of this crate's manifest directory.
-fn workspace_root() -> Result<PathBuf> {
+pub(crate) fn workspace_root() -> Result<PathBuf> {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -156,7 +156,7 @@ fn workspace_root() -> Result<PathBuf> {
 }
 
 /// Returns cargo's target directory: `$CARGO_TARGET_DIR`, else `ROOT/target`.
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => root.join(dir),
         None => root.join("target"),
@@ -326,7 +326,7 @@ fn run_measured(mut command: Command) -> Result<Measured> {
 /// `child` is reaped here, so it must not be waited on through `std` afterwards; it is
 /// consumed to make sure of that (dropping a `Child` neither waits nor kills).
 #[cfg(unix)]
-fn reap(child: std::process::Child) -> Result<(bool, String, Option<u64>)> {
+pub(crate) fn reap(child: std::process::Child) -> Result<(bool, String, Option<u64>)> {
     use std::os::unix::process::ExitStatusExt;
 
     let pid = libc::pid_t::try_from(child.id()).context("child pid out of range")?;
@@ -357,13 +357,13 @@ fn reap(child: std::process::Child) -> Result<(bool, String, Option<u64>)> {
 
 /// Waits for `child`; without `wait4` there is no per-child peak RSS.
 #[cfg(not(unix))]
-fn reap(mut child: std::process::Child) -> Result<(bool, String, Option<u64>)> {
+pub(crate) fn reap(mut child: std::process::Child) -> Result<(bool, String, Option<u64>)> {
     let status = child.wait().context("cannot wait for the dream process")?;
     Ok((status.success(), status.to_string(), None))
 }
 
 /// Returns the bytes of the SQLite store with its WAL and shared-memory files.
-fn store_size_bytes(db: &Path) -> u64 {
+pub(crate) fn store_size_bytes(db: &Path) -> u64 {
     ["", "-wal", "-shm"]
         .iter()
         .filter_map(|suffix| {
@@ -432,13 +432,13 @@ fn print_table(
 
 /// A directory removed on drop unless kept.
 #[derive(Debug)]
-struct ScratchDir {
-    path: PathBuf,
+pub(crate) struct ScratchDir {
+    pub(crate) path: PathBuf,
     keep: bool,
 }
 
 impl ScratchDir {
-    fn create(path: PathBuf, keep: bool) -> Result<Self> {
+    pub(crate) fn create(path: PathBuf, keep: bool) -> Result<Self> {
         if path.exists() {
             // A leftover of an earlier run with the same pid: start clean.
             fs::remove_dir_all(&path)

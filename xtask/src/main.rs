@@ -7,9 +7,13 @@
 //! ```text
 //! cargo xtask gen-transcripts --out /tmp/work.jsonl --size-mb 50 --seed 7
 //! cargo xtask bench-ingest --size-mb 20
+//! cargo xtask gen-sessions --sessions 10000 --out /tmp/sessions.jsonl
+//! cargo xtask bench-dream --sizes 1000,10000
 //! ```
 
+mod bench_dream;
 mod bench_ingest;
+mod session_workload;
 mod workload;
 
 use std::path::PathBuf;
@@ -17,9 +21,10 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+use crate::bench_dream::{BenchDreamArgs, DreamOnceArgs};
 use crate::bench_ingest::BenchIngestArgs;
 
-/// The seed both subcommands use unless told otherwise.
+/// The seed every subcommand uses unless told otherwise.
 const DEFAULT_SEED: u64 = 42;
 
 /// Workloads and benchmarks for dream.
@@ -36,6 +41,15 @@ enum Command {
     GenTranscripts(GenTranscriptsArgs),
     /// Build `dream` in release and measure `dream ingest` against a plain JSON parse.
     BenchIngest(BenchIngestArgs),
+    /// Write a synthetic workload for the dream engine: N sessions with recurring tool
+    /// errors, fixes, corrections, preferences and keyed facts (deterministic for a seed).
+    GenSessions(GenSessionsArgs),
+    /// Measure ingest and dream time, peak memory and results over workloads of growing
+    /// size, one child process per size.
+    BenchDream(BenchDreamArgs),
+    /// Ingest one workload into a fresh store and dream twice (the child of bench-dream).
+    #[command(hide = true)]
+    DreamOnce(DreamOnceArgs),
 }
 
 /// Arguments of `cargo xtask gen-transcripts`.
@@ -56,11 +70,55 @@ struct GenTranscriptsArgs {
     seed: u64,
 }
 
+/// Arguments of `cargo xtask gen-sessions`.
+#[derive(Debug, Args)]
+struct GenSessionsArgs {
+    /// Number of sessions, one per line (about 3.5 KB each: 100,000 make about 350 MB).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    sessions: u64,
+
+    /// Output file; created or truncated.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Seed of the generator: the same seed and count give a byte-identical file, and a
+    /// smaller count gives a prefix of it.
+    #[arg(long, default_value_t = DEFAULT_SEED, value_name = "S")]
+    seed: u64,
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::GenTranscripts(args) => cmd_gen_transcripts(args),
         Command::BenchIngest(args) => bench_ingest::cmd_bench_ingest(args),
+        Command::GenSessions(args) => cmd_gen_sessions(args),
+        Command::BenchDream(args) => bench_dream::cmd_bench_dream(args),
+        Command::DreamOnce(args) => bench_dream::cmd_dream_once(args),
     }
+}
+
+fn cmd_gen_sessions(args: GenSessionsArgs) -> Result<()> {
+    let stats = session_workload::write_file(&args.out, args.sessions, args.seed)?;
+    println!(
+        "wrote {}: {:.1} MB, {} sessions, {} messages, {} tool calls (seed {})",
+        args.out.display(),
+        stats.size_bytes as f64 / workload::BYTES_PER_MB,
+        thousands(stats.sessions),
+        thousands(stats.messages),
+        thousands(stats.tool_calls),
+        args.seed
+    );
+    println!(
+        "errors: {} recurring ({} fixed), {} one-off; user turns: {} corrections, {} \
+         preferences, {} keyed facts",
+        thousands(stats.recurring_errors),
+        thousands(stats.fixes),
+        thousands(stats.one_off_errors),
+        thousands(stats.corrections),
+        thousands(stats.preferences),
+        thousands(stats.facts)
+    );
+    Ok(())
 }
 
 fn cmd_gen_transcripts(args: GenTranscriptsArgs) -> Result<()> {

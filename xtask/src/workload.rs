@@ -37,7 +37,7 @@ use time::format_description::well_known::Rfc3339;
 pub const BYTES_PER_MB: f64 = 1_000_000.0;
 
 /// 2024-05-01T00:00:00Z, when the first session starts.
-const FIRST_START_UNIX_SECS: i64 = 1_714_521_600;
+pub(crate) const FIRST_START_UNIX_SECS: i64 = 1_714_521_600;
 
 /// Fewest and most messages in one session.
 const MIN_MESSAGES: u64 = 10;
@@ -100,14 +100,14 @@ pub fn write_transcripts(
 /// splitmix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators",
 /// OOPSLA 2014): tiny, fast, and fixed forever.
 #[derive(Debug, Clone)]
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed)
     }
 
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -117,26 +117,26 @@ impl Rng {
 
     /// Returns a number in `0..n` (`n > 0`); Lemire's multiply-shift, whose bias is far
     /// below anything a workload could show.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
     /// Returns a number in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
 
     /// Returns true with probability `p`.
-    fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
 
     /// Returns `len` characters from `alphabet`.
-    fn token(&mut self, alphabet: &[u8], len: usize) -> String {
+    pub(crate) fn token(&mut self, alphabet: &[u8], len: usize) -> String {
         (0..len)
             .map(|_| char::from(alphabet[self.below(alphabet.len() as u64) as usize]))
             .collect()
@@ -144,28 +144,28 @@ impl Rng {
 }
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const UPPER36: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const HEX: &[u8] = b"0123456789abcdef";
+pub(crate) const UPPER36: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+pub(crate) const HEX: &[u8] = b"0123456789abcdef";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Domain {
+pub(crate) enum Domain {
     Coding,
     Airline,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
+pub(crate) enum Dialect {
     OpenAi,
     Anthropic,
 }
 
 /// One tool call and what it returned.
 #[derive(Debug)]
-struct Call {
-    name: &'static str,
-    input: Value,
-    output: String,
-    is_error: bool,
+pub(crate) struct Call {
+    pub(crate) name: &'static str,
+    pub(crate) input: Value,
+    pub(crate) output: String,
+    pub(crate) is_error: bool,
 }
 
 /// A generated session line.
@@ -178,15 +178,25 @@ struct GeneratedSession {
 
 /// Messages of one session under construction, and its clock.
 #[derive(Debug)]
-struct Transcript {
+pub(crate) struct Transcript {
     dialect: Dialect,
-    messages: Vec<Value>,
-    now_unix_secs: i64,
-    tool_calls: u64,
+    pub(crate) messages: Vec<Value>,
+    pub(crate) now_unix_secs: i64,
+    pub(crate) tool_calls: u64,
 }
 
 impl Transcript {
-    fn len(&self) -> u64 {
+    /// Returns an empty transcript whose clock starts at `start_unix_secs`.
+    pub(crate) fn new(dialect: Dialect, start_unix_secs: i64) -> Self {
+        Self {
+            dialect,
+            messages: Vec::new(),
+            now_unix_secs: start_unix_secs,
+            tool_calls: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> u64 {
         self.messages.len() as u64
     }
 
@@ -195,14 +205,14 @@ impl Transcript {
         rfc3339(self.now_unix_secs)
     }
 
-    fn system(&mut self, rng: &mut Rng, text: String) -> Result<()> {
+    pub(crate) fn system(&mut self, rng: &mut Rng, text: String) -> Result<()> {
         let timestamp = self.timestamp(rng, 0, 0)?;
         self.messages
             .push(json!({"role": "system", "content": text, "timestamp": timestamp}));
         Ok(())
     }
 
-    fn user(&mut self, rng: &mut Rng, text: String) -> Result<()> {
+    pub(crate) fn user(&mut self, rng: &mut Rng, text: String) -> Result<()> {
         let timestamp = self.timestamp(rng, 5, 180)?;
         let content = match self.dialect {
             Dialect::Anthropic if rng.chance(0.5) => json!([{"type": "text", "text": text}]),
@@ -213,7 +223,7 @@ impl Transcript {
         Ok(())
     }
 
-    fn assistant(&mut self, rng: &mut Rng, text: String) -> Result<()> {
+    pub(crate) fn assistant(&mut self, rng: &mut Rng, text: String) -> Result<()> {
         let timestamp = self.timestamp(rng, 2, 40)?;
         let content = match self.dialect {
             Dialect::OpenAi => Value::String(text),
@@ -233,7 +243,7 @@ impl Transcript {
     }
 
     /// An assistant turn that calls tools, then their results.
-    fn tool_step(
+    pub(crate) fn tool_step(
         &mut self,
         rng: &mut Rng,
         thinking: String,
@@ -330,7 +340,7 @@ fn result_secs(call: &Call) -> u64 {
     if call.output.len() > 2_000 { 90 } else { 8 }
 }
 
-fn rfc3339(unix_secs: i64) -> Result<String> {
+pub(crate) fn rfc3339(unix_secs: i64) -> Result<String> {
     Ok(OffsetDateTime::from_unix_timestamp(unix_secs)?.format(&Rfc3339)?)
 }
 
@@ -366,12 +376,7 @@ impl Generator {
         } else {
             Dialect::Anthropic
         };
-        let mut transcript = Transcript {
-            dialect,
-            messages: Vec::new(),
-            now_unix_secs: start,
-            tool_calls: 0,
-        };
+        let mut transcript = Transcript::new(dialect, start);
         let target = rng.range(MIN_MESSAGES, MAX_MESSAGES);
         if dialect == Dialect::OpenAi && rng.chance(0.3) {
             transcript.system(rng, system_prompt(domain))?;
@@ -459,7 +464,7 @@ impl Generator {
     }
 }
 
-const MODULES: &[&str] = &[
+pub(crate) const MODULES: &[&str] = &[
     "store",
     "ingest",
     "session",
@@ -477,7 +482,7 @@ const MODULES: &[&str] = &[
     "scheduler",
     "webhook",
 ];
-const IDENTS: &[&str] = &[
+pub(crate) const IDENTS: &[&str] = &[
     "parse_record",
     "open_store",
     "apply_change",
@@ -505,16 +510,16 @@ const REPOS: &[&str] = &[
     "dream/dream",
     "ops/infra",
 ];
-const AIRPORTS: &[&str] = &[
+pub(crate) const AIRPORTS: &[&str] = &[
     "JFK", "SEA", "SFO", "LAX", "ORD", "ATL", "DFW", "DEN", "BOS", "MIA", "PHX", "EWR",
 ];
-const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "mia", "omar", "yusuf", "sofia", "liam", "aarav", "emma", "noah", "chen", "lucas",
 ];
-const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "li", "garcia", "rossi", "kim", "patel", "nguyen", "smith", "muller", "silva", "khan",
 ];
-const CABINS: &[&str] = &["basic_economy", "economy", "business"];
+pub(crate) const CABINS: &[&str] = &["basic_economy", "economy", "business"];
 
 fn system_prompt(domain: Domain) -> String {
     match domain {
