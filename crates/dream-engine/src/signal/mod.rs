@@ -19,7 +19,7 @@ use self::signature::{
 };
 
 /// Bump when extraction changes, so cached signals are recomputed.
-pub const EXTRACTOR_VERSION: u32 = 1;
+pub const EXTRACTOR_VERSION: u32 = 2;
 
 /// Tool calls after a failure within which a retry counts as its fix.
 const RECOVERY_WINDOW: usize = 10;

@@ -34,6 +34,10 @@ static UUID: LazyLock<Regex> = LazyLock::new(|| {
 static DATE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b")
 });
+/// `file.ext:LINE` or `file.ext:LINE:COL`, masked before times so that `lib.rs:42:17`
+/// and `lib.rs:420:17` read alike (a 1–2 digit line looks like a time of day).
+static LINE_COL: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(\.[A-Za-z][A-Za-z0-9]{0,7}):\d+(?::\d+)?\b"));
 static TIME: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\b"));
 static PATH: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?:~|\.{1,2})?(?:/[\w.@+-]+)+/?|\b[\w.@+-]+(?:/[\w.@+-]+)+/?"));
@@ -102,7 +106,7 @@ pub fn headline(text: &str) -> Vec<&str> {
 
 /// Masks the variable parts of one line and lowercases it.
 pub fn mask(line: &str) -> String {
-    let mut text = line.to_owned();
+    let mut text = LINE_COL.replace_all(line, "$1:<line>").into_owned();
     let steps: [(&LazyLock<Regex>, &str); 8] = [
         (&URL, "<url>"),
         (&EMAIL, "<email>"),
@@ -417,6 +421,12 @@ mod tests {
             mask("id 1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed at 12:30:01"),
             "id <uuid> at <time>"
         );
+        // A source position is not a time of day, whatever the width of its line number.
+        assert_eq!(
+            mask("thread 'main' panicked at src/lib.rs:42:17"),
+            mask("thread 'main' panicked at src/lib.rs:420:17")
+        );
+        assert_eq!(mask("at app.ex:7"), "at app.ex:<line>");
     }
 
     #[test]
