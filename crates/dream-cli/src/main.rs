@@ -16,8 +16,10 @@ use crate::commands::demo::DemoArgs;
 use crate::commands::dreams::{DreamsCommand, RunArgs};
 use crate::commands::ingest::IngestArgs;
 use crate::commands::init::InitArgs;
+use crate::commands::keys::KeysCommand;
 use crate::commands::memory::MemoryArgs;
 use crate::commands::proposals::ProposalsCommand;
+use crate::commands::serve::ServeArgs;
 use crate::commands::sessions::SessionsCommand;
 use crate::commands::stores::StoresCommand;
 use crate::error::CliError;
@@ -87,6 +89,12 @@ enum Command {
     /// Read, write and version memories: ls, cat, write, edit, rm, mv, log, diff,
     /// restore, redact, export, import.
     Memory(MemoryArgs),
+    /// Serve the HTTP API (Anthropic-compatible memory stores and dreams, review,
+    /// schedules, webhooks) until interrupted.
+    Serve(ServeArgs),
+    /// Create, list and revoke API keys for `dream serve`.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 fn main() -> ExitCode {
@@ -148,6 +156,8 @@ fn main() -> ExitCode {
             }
             Command::Stores(command) => commands::stores::cmd_stores(&cli.db, command, out).await,
             Command::Memory(args) => commands::memory::cmd_memory(&cli.db, args, out).await,
+            Command::Serve(args) => commands::serve::cmd_serve(&cli.db, args, out).await,
+            Command::Keys(command) => commands::keys::cmd_keys(&cli.db, command, out).await,
         }
     });
     match result {

@@ -4,8 +4,10 @@ pub mod demo;
 pub mod dreams;
 pub mod ingest;
 pub mod init;
+pub mod keys;
 pub mod memory;
 pub mod proposals;
+pub mod serve;
 pub mod sessions;
 pub mod stores;
 
