@@ -7,5 +7,6 @@ mod cli;
 mod dreams;
 mod errors;
 mod memory;
+mod serve;
 mod sessions;
 mod stores;
