@@ -294,6 +294,19 @@ pub struct DreamErrorOut {
     pub message: String,
 }
 
+/// `BetaOutputBehavior`: where a dream writes its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OutputBehaviorOut {
+    /// A new store, starting as a copy of the input (the default).
+    CreateNew,
+    /// The input store itself.
+    UpdateExisting {
+        /// The input store (`memstore_…`).
+        memory_store_id: String,
+    },
+}
+
 /// `BetaDream`, plus `dream`'s review fields.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DreamOut {
@@ -310,8 +323,8 @@ pub struct DreamOut {
     pub model: ModelConfig,
     /// Guidance, or null.
     pub instructions: Option<String>,
-    /// `create_new` or `update_existing`.
-    pub output_behavior: &'static str,
+    /// `{"type": "create_new"}` or `{"type": "update_existing", "memory_store_id"}`.
+    pub output_behavior: OutputBehaviorOut,
     /// The store holding the result: one item once known, else empty.
     pub outputs: Vec<DreamOutput>,
     /// Token counts (zero for the local engine).
@@ -368,8 +381,10 @@ impl DreamOut {
             },
             instructions: dream.instructions,
             output_behavior: match dream.output_behavior {
-                OutputBehavior::CreateNew => "create_new",
-                OutputBehavior::UpdateExisting => "update_existing",
+                OutputBehavior::CreateNew => OutputBehaviorOut::CreateNew,
+                OutputBehavior::UpdateExisting => OutputBehaviorOut::UpdateExisting {
+                    memory_store_id: dream.memory_store_id.to_string(),
+                },
             },
             outputs: dream
                 .output_store_id

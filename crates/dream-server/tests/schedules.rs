@@ -152,7 +152,10 @@ async fn a_schedule_fires_once_at_its_slot() {
     assert_eq!(dreams[0]["id"], dream_id);
     let dream = server.wait_dream(dream_id).await;
     assert_eq!(dream["status"], "completed", "{dream}");
-    assert_eq!(dream["output_behavior"], "update_existing");
+    assert_eq!(
+        dream["output_behavior"],
+        json!({"type": "update_existing", "memory_store_id": store_id})
+    );
 
     let now = server.get(&format!("/v1/dream_schedules/{id}")).await;
     assert_eq!(now["next_run_at"], "2026-11-21T03:00:00.000000Z");

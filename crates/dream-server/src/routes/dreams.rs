@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use dream_engine::dream::{DreamRequest, DreamStart, LOCAL_ENGINE, cancel_dream, start_dream};
 use dream_store::DreamFilter;
 use dream_types::{
-    Dream, DreamId, DreamMode, DreamStatus, MemoryStoreId, OutputBehavior, SessionId,
+    Dream, DreamId, DreamMode, DreamStatus, MemoryStoreId, OutputBehavior, Scope, SessionId,
     SessionWindow, Timestamp,
 };
 use serde::Deserialize;
@@ -16,11 +16,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::page::{self, Page};
 use crate::routes::{id, parse_time};
-use crate::wire::{DreamInput, DreamOut, LOCAL_MODELS, ModelConfig};
+use crate::wire::{DreamInput, DreamOut, LOCAL_MODELS, ModelConfig, OutputBehaviorOut};
 
 /// The routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -60,6 +61,16 @@ pub enum WindowParam {
     All,
 }
 
+/// `output_behavior` as the SDK sends it (an object), or a bare name.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum OutputParam {
+    /// `BetaOutputBehaviorParam`.
+    Object(OutputBehaviorOut),
+    /// `"create_new"` or `"update_existing"`.
+    Name(String),
+}
+
 /// Body of `POST /v1/dreams`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,9 +82,10 @@ pub struct CreateDream {
     /// Guidance, 1–4,096 characters (recorded; the local engine does not read it).
     #[serde(default)]
     pub instructions: Option<String>,
-    /// `create_new` (default) or `update_existing`.
+    /// `{"type": "create_new"}` (default) or `{"type": "update_existing",
+    /// "memory_store_id": <the input store>}` (the bare names are accepted too).
     #[serde(default)]
-    pub output_behavior: Option<String>,
+    pub output_behavior: Option<OutputParam>,
     /// `dream`: `review` (default: nothing changes until a person approves) or `auto`.
     #[serde(default)]
     pub mode: Option<String>,
@@ -190,14 +202,27 @@ pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
             ));
         }
     };
-    let output_behavior = match body.output_behavior.as_deref() {
-        None | Some("create_new") => OutputBehavior::CreateNew,
-        Some("update_existing") => OutputBehavior::UpdateExisting,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "output_behavior must be create_new or update_existing, got {other:?}"
-            )));
+    let output_behavior = match body.output_behavior {
+        None | Some(OutputParam::Object(OutputBehaviorOut::CreateNew)) => OutputBehavior::CreateNew,
+        Some(OutputParam::Object(OutputBehaviorOut::UpdateExisting {
+            memory_store_id: target,
+        })) => {
+            if target != memory_store_id.as_str() {
+                return Err(ApiError::invalid(format!(
+                    "output_behavior.memory_store_id must be the input memory store {memory_store_id}, got {target}"
+                )));
+            }
+            OutputBehavior::UpdateExisting
         }
+        Some(OutputParam::Name(name)) => match name.as_str() {
+            "create_new" => OutputBehavior::CreateNew,
+            "update_existing" => OutputBehavior::UpdateExisting,
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "output_behavior must be {{\"type\": \"create_new\"}} or {{\"type\": \"update_existing\", \"memory_store_id\": …}}, got {other:?}"
+                )));
+            }
+        },
     };
     let mode = match body.mode.as_deref() {
         None | Some("review") => DreamMode::Review,
@@ -228,9 +253,36 @@ pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
     responses((status = 200, body = DreamOut), (status = 400), (status = 404)))]
 async fn create(
     State(state): State<AppState>,
+    principal: Principal,
     Json(body): Json<CreateDream>,
 ) -> ApiResult<axum::Json<DreamOut>> {
     let request = dream_request(body)?;
+    if request.output_behavior == OutputBehavior::UpdateExisting {
+        // Anthropic's rules for `update_existing` (SDK `BetaOutputBehaviorUpdateExisting`):
+        // the key must be allowed to write memory, and one such dream per store at a time.
+        if !principal.allows(Scope::MemoryWrite) {
+            return Err(ApiError::forbidden(
+                "output_behavior update_existing writes the input memory store: the key needs the `memory:write` scope",
+            ));
+        }
+        let busy = state
+            .store()
+            .list_dreams(&DreamFilter {
+                memory_store_id: Some(request.memory_store_id.clone()),
+                statuses: vec![DreamStatus::Pending, DreamStatus::Running],
+                include_archived: true,
+                ..DreamFilter::default()
+            })
+            .await?
+            .into_iter()
+            .find(|d| d.output_behavior == OutputBehavior::UpdateExisting);
+        if let Some(busy) = busy {
+            return Err(ApiError::conflict(format!(
+                "dream {} is still {} with update_existing on {}; wait for it or cancel it",
+                busy.id, busy.status, request.memory_store_id
+            )));
+        }
+    }
     match start_dream(state.store(), &request, state.clock()).await? {
         DreamStart::Pending(dream) => {
             state.runner().spawn(state.clone(), dream.id.clone());
