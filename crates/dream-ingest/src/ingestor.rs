@@ -326,6 +326,26 @@ impl<'a> Ingestor<'a> {
         Ok(report)
     }
 
+    /// Ingests one file that holds the bytes of a stream (an HTTP request body) exactly
+    /// as standard input is ingested: messages and `source_path` say `-`, no project
+    /// is read from the file's location, and a file that names no session is the
+    /// session `stdin`. So a body gives the same sessions as its bytes piped to
+    /// `dream ingest -`. The caller owns the file and removes it.
+    ///
+    /// # Errors
+    /// As [`Ingestor::ingest`]: [`IngestError::Store`] when the store fails.
+    pub async fn ingest_spooled(&self, path: &Path) -> IngestResult<IngestReport> {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        self.observer.start(size, 1);
+        self.observer.file("-");
+        let mut report = IngestReport::default();
+        report.counts.files = 1;
+        let keep_going = self.ingest_file(path, "-", 0, &mut report).await?;
+        self.observer.advance(size, report.sessions.len() as u64);
+        report.stopped_early = !keep_going;
+        Ok(report)
+    }
+
     /// Returns false when the ingest must stop (an invalid session without `skip_invalid`).
     async fn ingest_file(
         &self,
