@@ -208,3 +208,62 @@ async fn writes_by_a_key_are_recorded_as_its_api_actor() {
         .await;
     assert_eq!(by_key["data"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_client_errors_in_the_anthropic_shape() {
+    let server = TestServer::start_with(Options {
+        config: Box::new(|c| c.max_body_bytes = 200_000),
+        ..Options::default()
+    })
+    .await;
+    let store = server.post("/v1/memory_stores", json!({"name": "s"})).await;
+    let sid = store["id"].as_str().unwrap_or_default();
+    let url = format!("/v1/memory_stores/{sid}/memories");
+
+    // Content over 100 KiB: a 400 naming the rule.
+    let (status, out) = server
+        .call(
+            "POST",
+            &url,
+            Some(json!({"path": "/big.md", "content": "x".repeat(102_401)})),
+        )
+        .await;
+    assert_error(status, &out, 400, "invalid_request_error");
+    assert_eq!(out["error"]["code"], "content_too_large");
+    // Exactly 100 KiB is fine.
+    server
+        .post(
+            &url,
+            json!({"path": "/ok.md", "content": "x".repeat(102_400)}),
+        )
+        .await;
+    // A body over the server's limit: 413 before anything is parsed.
+    let (status, out) = server
+        .call(
+            "POST",
+            &url,
+            Some(json!({"path": "/huge.md", "content": "x".repeat(300_000)})),
+        )
+        .await;
+    assert_error(status, &out, 413, "request_too_large");
+    // Path rules and page sizes.
+    let (status, out) = server
+        .call(
+            "POST",
+            &url,
+            Some(json!({"path": "/a/../b.md", "content": ""})),
+        )
+        .await;
+    assert_error(status, &out, 400, "invalid_request_error");
+    assert_eq!(out["error"]["code"], "invalid_path");
+    let (status, out) = server.call("GET", &format!("{url}?limit=0"), None).await;
+    assert_error(status, &out, 400, "invalid_request_error");
+    assert_eq!(out["error"]["code"], "invalid_limit");
+    let page = server.get(&format!("{url}?view=full&limit=100")).await;
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+    let (status, out) = server
+        .call("GET", &format!("{url}?page=garbage"), None)
+        .await;
+    assert_error(status, &out, 400, "invalid_request_error");
+    assert_eq!(out["error"]["code"], "invalid_page");
+}
