@@ -18,6 +18,7 @@ use crate::commands::ingest::IngestArgs;
 use crate::commands::init::InitArgs;
 use crate::commands::keys::KeysCommand;
 use crate::commands::memory::MemoryArgs;
+use crate::commands::outcomes::OutcomesCommand;
 use crate::commands::proposals::ProposalsCommand;
 use crate::commands::serve::ServeArgs;
 use crate::commands::sessions::SessionsCommand;
@@ -95,6 +96,10 @@ enum Command {
     /// Create, list and revoke API keys for `dream serve`.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Did a dream help? Rubric, per-session metrics, before/after comparison, the
+    /// regression watch.
+    #[command(subcommand)]
+    Outcomes(OutcomesCommand),
 }
 
 fn main() -> ExitCode {
@@ -158,6 +163,9 @@ fn main() -> ExitCode {
             Command::Memory(args) => commands::memory::cmd_memory(&cli.db, args, out).await,
             Command::Serve(args) => commands::serve::cmd_serve(&cli.db, args, out).await,
             Command::Keys(command) => commands::keys::cmd_keys(&cli.db, command, out).await,
+            Command::Outcomes(command) => {
+                commands::outcomes::cmd_outcomes(&cli.db, command, out).await
+            }
         }
     });
     match result {

@@ -7,6 +7,7 @@ mod cli;
 mod dreams;
 mod errors;
 mod memory;
+mod outcomes;
 mod serve;
 mod sessions;
 mod stores;

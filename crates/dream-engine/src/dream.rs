@@ -229,14 +229,16 @@ async fn session_signals(
     Ok((signals, false))
 }
 
-fn info(session: &Session) -> SessionInfo {
+/// A session as the miner sees it; whether it went badly follows the store's rubric
+/// weights ([`crate::outcomes::rubric::judged_failed`]).
+fn info(session: &Session, rubric: &[dream_types::Criterion]) -> SessionInfo {
     SessionInfo {
         id: session.id.clone(),
         source_session_id: session.source_session_id.clone(),
         user: session.user.clone(),
         agent: session.agent.clone(),
         segment: session.metadata.get("segment").cloned(),
-        failed: session_failed(session),
+        failed: crate::outcomes::rubric::judged_failed(session, rubric),
         started_at: session.started_at,
     }
 }
@@ -679,7 +681,8 @@ async fn pipeline(
 
     observer.stage("mine");
     let started = Instant::now();
-    let infos: Vec<SessionInfo> = sessions.iter().map(info).collect();
+    let rubric = store.outcomes_config(&input.id).await?.outcomes;
+    let infos: Vec<SessionInfo> = sessions.iter().map(|s| info(s, &rubric)).collect();
     let patterns = mine(&infos, &signals, config);
     dream.counts.patterns = patterns.len() as u64;
     dream.timings.mine_ms = elapsed_ms(started);

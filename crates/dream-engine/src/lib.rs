@@ -41,6 +41,7 @@ mod error;
 pub mod memory;
 pub mod minhash;
 pub mod note;
+pub mod outcomes;
 pub mod pattern;
 pub mod review;
 pub mod signal;

@@ -145,7 +145,7 @@ fn key_text(key: &str) -> &str {
     key.split_once(':').map_or(key, |(_, rest)| rest)
 }
 
-fn stable_key(kind: SignalKind, representative: &str) -> String {
+pub(crate) fn stable_key(kind: SignalKind, representative: &str) -> String {
     let digest = Sha256::digest(representative.as_bytes());
     let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     format!("{}:{hex}", kind_name(kind))

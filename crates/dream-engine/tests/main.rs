@@ -7,4 +7,6 @@ mod dream_fixtures;
 mod dream_real;
 mod export;
 mod history;
+mod outcomes;
 mod properties;
+mod report_chromium;

@@ -131,11 +131,13 @@ impl Server {
         state.runner().recover(&state).await;
         let scheduler = crate::scheduler::spawn(state.clone());
         let deliveries = crate::webhooks::worker::spawn(state.clone());
+        let watch = crate::routes::outcomes::spawn_watch(state.clone());
         let result = axum::serve(self.listener, router(state))
             .with_graceful_shutdown(shutdown)
             .await;
         scheduler.abort();
         deliveries.abort();
+        watch.abort();
         result
     }
 }
@@ -149,6 +151,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::dreams::router())
         .merge(routes::proposals::router())
         .merge(routes::sessions::router())
+        .merge(routes::outcomes::router())
         .merge(crate::scheduler::routes::router())
         .merge(crate::webhooks::routes::router())
 }

@@ -8,6 +8,7 @@ mod api;
 mod common;
 mod dreams;
 mod memory;
+mod outcomes;
 mod schedules;
 mod sessions;
 mod webhooks;

@@ -51,6 +51,7 @@ use dream_types::{
     ApiKey, ApiKeyId, DeliveryId, DreamSchedule, ScheduleId, ScheduleRun, Timestamp, Webhook,
     WebhookDelivery, WebhookId,
 };
+use dream_types::{OutcomesConfig, RegressionCheck, SessionMetric};
 use serde::Serialize;
 
 pub use error::{StoreError, StoreResult};
@@ -628,4 +629,63 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         webhook: &WebhookId,
         limit: u64,
     ) -> StoreResult<Vec<WebhookDelivery>>;
+
+    // --- Outcomes ---------------------------------------------------------------
+
+    /// Returns a store's outcomes configuration (the defaults when never set).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn outcomes_config(&self, store: &MemoryStoreId) -> StoreResult<OutcomesConfig>;
+
+    /// Sets a store's outcomes configuration.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn set_outcomes_config(
+        &self,
+        store: &MemoryStoreId,
+        config: &OutcomesConfig,
+    ) -> StoreResult<()>;
+
+    /// Replaces a session's built-in metrics with `metrics` (computed by definitions
+    /// `definition_version` from content `content_hash`), in one transaction; custom
+    /// metrics stay.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown session.
+    async fn put_builtin_metrics(
+        &self,
+        session: &SessionId,
+        definition_version: u32,
+        content_hash: &str,
+        metrics: &[(String, f64)],
+    ) -> StoreResult<()>;
+
+    /// Records one metric value (a custom metric, usually), replacing an earlier value
+    /// of the same name.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown session.
+    async fn record_metric(&self, metric: &SessionMetric) -> StoreResult<()>;
+
+    /// Returns every metric of these sessions, by session then name.
+    async fn session_metrics(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionMetric>>;
+
+    /// Returns up to `limit` sessions whose built-in metrics are missing, were computed
+    /// by other definitions than `definition_version`, or from content that has since
+    /// grown; oldest ingest first.
+    async fn sessions_needing_metrics(
+        &self,
+        definition_version: u32,
+        limit: u64,
+    ) -> StoreResult<Vec<SessionId>>;
+
+    /// Stores what the regression watch concluded about a dream (one record per dream:
+    /// a later check replaces it), minting its id and time.
+    async fn record_regression_check(&self, check: RegressionCheck)
+    -> StoreResult<RegressionCheck>;
+
+    /// Returns a store's regression checks, newest first.
+    async fn regression_checks(&self, store: &MemoryStoreId) -> StoreResult<Vec<RegressionCheck>>;
 }

@@ -27,6 +27,7 @@ pub mod outcome;
 pub mod platform;
 pub mod session;
 pub mod timestamp;
+pub mod tracking;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use dream::{
@@ -54,3 +55,7 @@ pub use session::{
     MemoryVersionRef, OutcomeFilter, Session, SessionFilter, SessionHead, SourceKind,
 };
 pub use timestamp::Timestamp;
+pub use tracking::{
+    Criterion, MetricSource, OutcomePolicy, OutcomesConfig, RegressionCheck, RegressionCheckId,
+    SessionMetric, SignalWeight,
+};

@@ -183,6 +183,8 @@ pub struct SessionFilter {
     pub top_level_only: bool,
     /// Sessions that started (or, with no start time, were ingested) at or before this time.
     pub until: Option<Timestamp>,
+    /// Sessions that ran with a version of this memory store (`memstore_…`).
+    pub memory_store_id: Option<String>,
     /// Only sessions listed after this one, newest first: the sort key (start time, or
     /// ingest time) and id of the last session of the previous page (keyset paging).
     pub after_key: Option<(Timestamp, SessionId)>,
@@ -203,6 +205,15 @@ impl SessionFilter {
         let sort_time = session.started_at.unwrap_or(session.ingested_at);
         if self.since.is_some_and(|since| sort_time < since)
             || self.until.is_some_and(|until| sort_time > until)
+        {
+            return false;
+        }
+        if let Some(store) = &self.memory_store_id
+            && session
+                .memory_version
+                .as_ref()
+                .and_then(|v| v.store_id.as_ref())
+                != Some(store)
         {
             return false;
         }

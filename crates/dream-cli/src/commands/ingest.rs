@@ -72,6 +72,16 @@ pub struct IngestArgs {
     /// Largest accepted line or record, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_RECORD_BYTES, value_name = "BYTES")]
     max_record_bytes: usize,
+
+    /// The memory store the sessions ran with (name or memstore_ id), for sessions
+    /// whose transcript names none; needs --memory-version. Outcome comparisons use
+    /// this link.
+    #[arg(long, value_name = "STORE", requires = "memory_version")]
+    memory_store: Option<String>,
+
+    /// The store version the sessions ran with (see --memory-store).
+    #[arg(long, value_name = "N", requires = "memory_store")]
+    memory_version: Option<u64>,
 }
 
 /// Ingests the paths; exits 1 (3 for a conflict) when a session was not stored and
@@ -88,11 +98,31 @@ pub async fn cmd_ingest(db: &Path, args: IngestArgs, out: Output) -> CliResult<u
     if !existed {
         out.note(format!("created dream store at {}", db.display()));
     }
+    let memory_version = match (&args.memory_store, args.memory_version) {
+        (Some(reference), Some(version)) => {
+            let linked = super::stores::resolve_store(&store, Some(reference)).await?;
+            if version > linked.store_version {
+                return Err(CliError::usage(
+                    "invalid_request_error",
+                    format!(
+                        "--memory-version {version} does not exist: {} is at version {}",
+                        linked.id, linked.store_version
+                    ),
+                ));
+            }
+            Some(dream_types::MemoryVersionRef {
+                store_id: Some(linked.id.to_string()),
+                version,
+            })
+        }
+        _ => None,
+    };
     let options = IngestOptions {
         read: ReadOptions {
             format: args.format.map(SourceKind::from),
             agent: args.agent,
             max_record_bytes: args.max_record_bytes,
+            memory_version,
         },
         skip_invalid: args.skip_invalid,
         replace: args.replace,
@@ -103,8 +133,15 @@ pub async fn cmd_ingest(db: &Path, args: IngestArgs, out: Output) -> CliResult<u
         .ingest(&inputs)
         .await;
     progress.finish();
+    // Per-session metrics for outcomes tracking, for what was just stored (and any
+    // session whose metrics are stale); a failure here loses nothing ingested.
+    let metrics = match &result {
+        Ok(_) => dream_engine::outcomes::metrics::refresh(&store).await,
+        Err(_) => Ok(Default::default()),
+    };
     store.close().await;
     let report = result?;
+    metrics?;
 
     if out.json {
         out.json(&report)?;

@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod init;
 pub mod keys;
 pub mod memory;
+pub mod outcomes;
 pub mod proposals;
 pub mod serve;
 pub mod sessions;

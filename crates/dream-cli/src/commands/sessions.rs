@@ -132,6 +132,7 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
         top_level_only: !args.all,
         until: None,
         after_key: None,
+        memory_store_id: None,
         limit: args.limit,
     };
     let sessions = store.list_sessions(&filter).await?;

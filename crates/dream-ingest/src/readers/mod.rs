@@ -37,6 +37,10 @@ pub struct ReadOptions {
     pub agent: Option<String>,
     /// Largest record accepted, in bytes. Default [`DEFAULT_MAX_RECORD_BYTES`].
     pub max_record_bytes: usize,
+    /// The memory store version the sessions ran with, for sessions whose source names
+    /// none (`--memory-store`, `--memory-version`); a source naming only a version
+    /// gets this store id. Default none.
+    pub memory_version: Option<dream_types::MemoryVersionRef>,
 }
 
 impl Default for ReadOptions {
@@ -45,6 +49,7 @@ impl Default for ReadOptions {
             format: None,
             agent: None,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            memory_version: None,
         }
     }
 }
@@ -187,6 +192,13 @@ impl FileContext<'_> {
                 .or_else(|| default_agent.map(str::to_owned));
         }
         head.source_path = Some(self.label.to_owned());
+        if let Some(link) = &self.options.memory_version {
+            match &mut head.memory_version {
+                None => head.memory_version = Some(link.clone()),
+                Some(own) if own.store_id.is_none() => own.store_id.clone_from(&link.store_id),
+                Some(_) => {}
+            }
+        }
     }
 
     /// Reads every record, parsed, and hands it to `each` with its position.

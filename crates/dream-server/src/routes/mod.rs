@@ -13,6 +13,7 @@ pub mod dreams;
 pub mod memories;
 pub mod memory_stores;
 pub mod memory_versions;
+pub mod outcomes;
 pub mod proposals;
 pub mod sessions;
 

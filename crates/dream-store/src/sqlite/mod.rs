@@ -2,6 +2,7 @@
 
 mod dream;
 mod memory;
+mod outcomes;
 mod platform;
 mod session;
 
@@ -18,6 +19,7 @@ use dream_types::{
     ScheduleId, ScheduleRun, Session, SessionFilter, SessionHead, SessionId, SystemClock,
     Timestamp, Webhook, WebhookDelivery, WebhookId,
 };
+use dream_types::{OutcomesConfig, RegressionCheck, SessionMetric};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -432,5 +434,56 @@ impl Store for SqliteStore {
         limit: u64,
     ) -> StoreResult<Vec<WebhookDelivery>> {
         self.list_deliveries_impl(webhook, limit).await
+    }
+
+    async fn outcomes_config(&self, store: &MemoryStoreId) -> StoreResult<OutcomesConfig> {
+        self.outcomes_config_impl(store).await
+    }
+
+    async fn set_outcomes_config(
+        &self,
+        store: &MemoryStoreId,
+        config: &OutcomesConfig,
+    ) -> StoreResult<()> {
+        self.set_outcomes_config_impl(store, config).await
+    }
+
+    async fn put_builtin_metrics(
+        &self,
+        session: &SessionId,
+        definition_version: u32,
+        content_hash: &str,
+        metrics: &[(String, f64)],
+    ) -> StoreResult<()> {
+        self.put_builtin_metrics_impl(session, definition_version, content_hash, metrics)
+            .await
+    }
+
+    async fn record_metric(&self, metric: &SessionMetric) -> StoreResult<()> {
+        self.record_metric_impl(metric).await
+    }
+
+    async fn session_metrics(&self, sessions: &[SessionId]) -> StoreResult<Vec<SessionMetric>> {
+        self.session_metrics_impl(sessions).await
+    }
+
+    async fn sessions_needing_metrics(
+        &self,
+        definition_version: u32,
+        limit: u64,
+    ) -> StoreResult<Vec<SessionId>> {
+        self.sessions_needing_metrics_impl(definition_version, limit)
+            .await
+    }
+
+    async fn record_regression_check(
+        &self,
+        check: RegressionCheck,
+    ) -> StoreResult<RegressionCheck> {
+        self.record_regression_check_impl(check).await
+    }
+
+    async fn regression_checks(&self, store: &MemoryStoreId) -> StoreResult<Vec<RegressionCheck>> {
+        self.regression_checks_impl(store).await
     }
 }

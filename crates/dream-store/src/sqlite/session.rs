@@ -387,6 +387,11 @@ impl SqliteStore {
         if filter.top_level_only {
             query.push(" AND s.parent_source_session_id IS NULL");
         }
+        if let Some(store) = &filter.memory_store_id {
+            query
+                .push(" AND s.memory_store_id = ")
+                .push_bind(store.clone());
+        }
         if let Some(until) = filter.until {
             query
                 .push(" AND COALESCE(s.started_at, s.ingested_at) <= ")

@@ -52,6 +52,11 @@ pub struct ImportQuery {
     /// Store the valid sessions and list the invalid ones in `skipped` (default
     /// false: an invalid body is a 400 and nothing is stored).
     pub skip_invalid: Option<bool>,
+    /// The memory store the sessions ran with (`memstore_…`), for sessions whose
+    /// transcript names none; with `memory_version`. Outcome comparisons use this link.
+    pub memory_store_id: Option<String>,
+    /// The store version they ran with.
+    pub memory_version: Option<u64>,
 }
 
 /// What an import did: `dream ingest --json`'s report.
@@ -266,10 +271,33 @@ pub(super) async fn import(
         }
     })?;
     let skip_invalid = query.skip_invalid.unwrap_or(false);
+    let memory_version = match (query.memory_store_id, query.memory_version) {
+        (None, None) => None,
+        (Some(store_id), Some(version)) => {
+            let id: dream_types::MemoryStoreId = crate::routes::id("memory store", &store_id)?;
+            let linked = state.store().get_memory_store(&id).await?;
+            if version > linked.store_version {
+                return Err(ApiError::invalid(format!(
+                    "memory_version {version} does not exist: {} is at version {}",
+                    linked.id, linked.store_version
+                )));
+            }
+            Some(dream_types::MemoryVersionRef {
+                store_id: Some(linked.id.to_string()),
+                version,
+            })
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "memory_store_id and memory_version go together",
+            ));
+        }
+    };
     let read = ReadOptions {
         format,
         agent: query.agent.filter(|a| !a.is_empty()),
         max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        memory_version,
     };
     let spool = tokio::task::spawn_blocking(move || Spool::write(&body))
         .await
@@ -288,6 +316,7 @@ pub(super) async fn import(
         .ingest_spooled(spool.path())
         .await?;
     drop(spool);
+    dream_engine::outcomes::metrics::refresh(state.store()).await?;
     if !skip_invalid && let Some(first) = report.skipped.first() {
         let stored = report.sessions.len();
         let before = if stored == 0 {
