@@ -210,12 +210,12 @@ fn realistic_report() -> ReportData {
             comparison(
                 "memory_lookup_count",
                 Continuous,
-                Down,
+                Up,
                 side(212, 3.1, Some(1.4)),
                 side(141, 4.4, Some(1.9)),
                 (0.94, 1.66),
                 0.0001,
-                Verdict::Regressed,
+                Verdict::Improved,
             ),
             comparison(
                 "error_rate",
@@ -268,7 +268,7 @@ fn realistic_report() -> ReportData {
             series(
                 "memory_lookup_count",
                 Continuous,
-                Down,
+                Up,
                 &[
                     (3, 64, 2.9, 0.35),
                     (8, 148, 3.2, 0.23),

@@ -1,8 +1,8 @@
 //! Dreams, proposals, change reviews, rejections, the signal cache and dream gates in SQLite.
 
 use dream_types::{
-    Actor, ChangeReview, ChangeStatus, Dream, DreamConfig, DreamId, MemoryStoreId, MemoryVersion,
-    Proposal, ProposalId, Rejection, SessionId, new_id,
+    Actor, ChangeReview, ChangeStatus, Dream, DreamId, MemoryStoreId, MemoryVersion, Proposal,
+    ProposalId, Rejection, SessionId, new_id,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -14,33 +14,62 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) 
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("unreadable {what}: {e}")))
 }
 
+/// A per-store JSON settings column of `memory_stores` (a closed set: the column name
+/// is never user input).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum StoreSetting {
+    /// The dream gates ([`dream_types::DreamConfig`]).
+    Dream,
+    /// The rubric and watch policy ([`dream_types::OutcomesConfig`]).
+    Outcomes,
+}
+
+impl StoreSetting {
+    fn name(self) -> &'static str {
+        match self {
+            StoreSetting::Dream => "dream_config",
+            StoreSetting::Outcomes => "outcomes_config",
+        }
+    }
+}
+
 impl SqliteStore {
-    pub(super) async fn dream_config_impl(
+    /// Reads a per-store JSON settings column of `memory_stores` (`dream_config`,
+    /// `outcomes_config`); NULL gives the defaults.
+    pub(super) async fn store_setting<T: serde::de::DeserializeOwned + Default>(
         &self,
+        column: StoreSetting,
         store: &MemoryStoreId,
-    ) -> StoreResult<DreamConfig> {
-        let row: Option<Option<String>> =
-            sqlx::query_scalar("SELECT dream_config FROM memory_stores WHERE id = ?")
-                .bind(store.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+    ) -> StoreResult<T> {
+        let row: Option<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM memory_stores WHERE id = ?",
+            column.name()
+        )))
+        .bind(store.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         match row {
             None => Err(not_found("memory store", store)),
-            Some(None) => Ok(DreamConfig::default()),
-            Some(Some(text)) => from_json("dream config", &text),
+            Some(None) => Ok(T::default()),
+            Some(Some(text)) => from_json(column.name(), &text),
         }
     }
 
-    pub(super) async fn set_dream_config_impl(
+    /// Writes a per-store JSON settings column.
+    pub(super) async fn set_store_setting<T: serde::Serialize>(
         &self,
+        column: StoreSetting,
         store: &MemoryStoreId,
-        config: &DreamConfig,
+        value: &T,
     ) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE memory_stores SET dream_config = ? WHERE id = ?")
-            .bind(json(config)?)
-            .bind(store.as_str())
-            .execute(&self.pool)
-            .await?;
+        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE memory_stores SET {} = ? WHERE id = ?",
+            column.name()
+        )))
+        .bind(json(value)?)
+        .bind(store.as_str())
+        .execute(&self.pool)
+        .await?;
         if result.rows_affected() == 0 {
             return Err(not_found("memory store", store));
         }

@@ -247,7 +247,7 @@ impl Store for SqliteStore {
     }
 
     async fn dream_config(&self, store: &MemoryStoreId) -> StoreResult<DreamConfig> {
-        self.dream_config_impl(store).await
+        self.store_setting(dream::StoreSetting::Dream, store).await
     }
 
     async fn set_dream_config(
@@ -255,7 +255,8 @@ impl Store for SqliteStore {
         store: &MemoryStoreId,
         config: &DreamConfig,
     ) -> StoreResult<()> {
-        self.set_dream_config_impl(store, config).await
+        self.set_store_setting(dream::StoreSetting::Dream, store, config)
+            .await
     }
 
     async fn create_dream(&self, dream: Dream) -> StoreResult<Dream> {
@@ -437,7 +438,8 @@ impl Store for SqliteStore {
     }
 
     async fn outcomes_config(&self, store: &MemoryStoreId) -> StoreResult<OutcomesConfig> {
-        self.outcomes_config_impl(store).await
+        self.store_setting(dream::StoreSetting::Outcomes, store)
+            .await
     }
 
     async fn set_outcomes_config(
@@ -445,7 +447,8 @@ impl Store for SqliteStore {
         store: &MemoryStoreId,
         config: &OutcomesConfig,
     ) -> StoreResult<()> {
-        self.set_outcomes_config_impl(store, config).await
+        self.set_store_setting(dream::StoreSetting::Outcomes, store, config)
+            .await
     }
 
     async fn put_builtin_metrics(

@@ -1,8 +1,6 @@
 //! Outcomes tracking in SQLite: configuration, session metrics, regression checks.
 
-use dream_types::{
-    MemoryStoreId, MetricSource, OutcomesConfig, RegressionCheck, SessionId, SessionMetric,
-};
+use dream_types::{MemoryStoreId, MetricSource, RegressionCheck, SessionId, SessionMetric};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::dream::from_json;
@@ -21,38 +19,6 @@ fn source_name(source: MetricSource) -> &'static str {
 }
 
 impl SqliteStore {
-    pub(super) async fn outcomes_config_impl(
-        &self,
-        store: &MemoryStoreId,
-    ) -> StoreResult<OutcomesConfig> {
-        let row: Option<Option<String>> =
-            sqlx::query_scalar("SELECT outcomes_config FROM memory_stores WHERE id = ?")
-                .bind(store.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        match row {
-            None => Err(not_found("memory store", store)),
-            Some(None) => Ok(OutcomesConfig::default()),
-            Some(Some(text)) => from_json("outcomes config", &text),
-        }
-    }
-
-    pub(super) async fn set_outcomes_config_impl(
-        &self,
-        store: &MemoryStoreId,
-        config: &OutcomesConfig,
-    ) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE memory_stores SET outcomes_config = ? WHERE id = ?")
-            .bind(json(config)?)
-            .bind(store.as_str())
-            .execute(&self.pool)
-            .await?;
-        if result.rows_affected() == 0 {
-            return Err(not_found("memory store", store));
-        }
-        Ok(())
-    }
-
     pub(super) async fn put_builtin_metrics_impl(
         &self,
         session: &SessionId,
