@@ -176,6 +176,11 @@ pub struct DreamConfig {
     /// Largest store size in bytes after the dream; lowest-utility notes are compacted
     /// away to fit. `None` (default): no limit.
     pub max_memory_bytes: Option<u64>,
+    /// Largest store size in tokens after the dream, estimated as the exported agents
+    /// file would be read (about 4 bytes a token, the rule of thumb in Anthropic's and
+    /// OpenAI's tokenizer docs for English text). Applies together with
+    /// `max_memory_bytes`; the tighter one wins. `None` (default): no limit.
+    pub max_memory_tokens: Option<u64>,
     /// Jaccard similarity at or above which two notes are near-duplicates. Default 0.7.
     pub duplicate_similarity: f64,
 }
@@ -188,6 +193,7 @@ impl Default for DreamConfig {
             min_user_share: 0.25,
             scope_share: 0.9,
             max_memory_bytes: None,
+            max_memory_tokens: None,
             duplicate_similarity: 0.7,
         }
     }
