@@ -135,7 +135,8 @@ impl From<StoreError> for CliError {
             | StoreError::VersionOutOfRange { .. } => CliError::Input { code, message },
             StoreError::SessionConflict { .. }
             | StoreError::PathConflict { .. }
-            | StoreError::PreconditionFailed { .. } => CliError::Conflict { code, message },
+            | StoreError::PreconditionFailed { .. }
+            | StoreError::ReviewConflict { .. } => CliError::Conflict { code, message },
             StoreError::InvalidEvent(_)
             | StoreError::Corrupt(_)
             | StoreError::Database(_)

@@ -12,6 +12,9 @@
 //!   and `/users/<user>/…` for lessons concentrated in one segment, agent or user.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use dream_types::{
     Change, ChangeOp, DreamConfig, Edit, Evidence, Flag, HeldBack, HeldBackReason, OutcomeStats,
@@ -21,17 +24,19 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::check::{redact_secrets, steers_agent};
-use crate::edit::{apply_edits, line_aligned};
+use crate::compact::{budget_bytes, compact, is_archive};
+use crate::edit::line_aligned;
 use crate::minhash::{cluster, jaccard, shingles};
 use crate::note::{KeyedNote, Note, core_text, keyed, marker, parse_notes};
 use crate::pattern::{Occurrence, Pattern, Scope, Verdict};
+use crate::provenance::Provenance;
 use crate::signal::SignalKind;
 use crate::signal::signature::{normalize_text, normalize_words};
 
 /// Most evidence entries cited by one change.
 const MAX_EVIDENCE: usize = 50;
 /// Half-life of a note's utility, in days.
-const UTILITY_HALF_LIFE_DAYS: f64 = 90.0;
+pub(crate) const UTILITY_HALF_LIFE_DAYS: f64 = 90.0;
 /// Similarity of a proposed text to a rejected one above which it is a look-alike.
 const REJECTION_SIMILARITY: f64 = 0.8;
 /// Share of a pattern's label words a person's note must contain to count as the
@@ -62,6 +67,8 @@ pub struct CurateInput<'a> {
     pub config: &'a DreamConfig,
     /// Changes reviewers rejected in this store.
     pub rejections: &'a [Rejection],
+    /// Who wrote each note, and the lessons people deleted (from the version history).
+    pub provenance: &'a Provenance,
     /// The dream's clock.
     pub now: Timestamp,
 }
@@ -82,7 +89,7 @@ fn hex(bytes: &[u8], n: usize) -> String {
 /// Builds a change; its id is derived from its op and edits, so identical dreams give
 /// identical ids.
 #[allow(clippy::too_many_arguments)]
-fn make_change(
+pub(crate) fn make_change(
     op: ChangeOp,
     edits: Vec<Edit>,
     justification: String,
@@ -386,16 +393,16 @@ fn pattern_stats(pattern: &Pattern) -> BTreeMap<String, Value> {
 
 /// A note located in a memory.
 #[derive(Debug, Clone)]
-struct Located {
-    path: String,
-    text: String,
-    start: usize,
-    updated_at: Option<Timestamp>,
+pub(crate) struct Located {
+    pub(crate) path: String,
+    pub(crate) text: String,
+    pub(crate) start: usize,
+    pub(crate) updated_at: Option<Timestamp>,
 }
 
 /// Returns an anchor for removing `note` that occurs once in `content`: the note
 /// itself, or the line before and the note. `None` when neither is unique.
-fn removal_anchor(content: &str, note: &Located) -> Option<(String, String)> {
+pub(crate) fn removal_anchor(content: &str, note: &Located) -> Option<(String, String)> {
     if line_aligned(content, &note.text).len() == 1 {
         return Some((note.text.clone(), String::new()));
     }
@@ -411,12 +418,87 @@ fn removal_anchor(content: &str, note: &Located) -> Option<(String, String)> {
     (line_aligned(content, anchor).len() == 1).then(|| (anchor.to_owned(), keep))
 }
 
-fn age_days(date: Option<&str>, fallback: Option<Timestamp>, now: Timestamp) -> f64 {
+pub(crate) fn age_days(date: Option<&str>, fallback: Option<Timestamp>, now: Timestamp) -> f64 {
     let when = date
         .and_then(|d| Timestamp::parse(&format!("{d}T00:00:00Z")).ok())
         .or(fallback)
         .unwrap_or(now);
     ((now.unix_micros() - when.unix_micros()) as f64 / 86_400e6).max(0.0)
+}
+
+/// Returns the distinct sessions of `pattern` with an occurrence after `at`.
+fn sessions_since(pattern: &Pattern, at: Timestamp) -> u64 {
+    pattern
+        .occurrences
+        .iter()
+        .filter(|o| o.at.is_some_and(|t| t > at))
+        .map(|o| &o.session)
+        .collect::<BTreeSet<_>>()
+        .len() as u64
+}
+
+/// The support clause a note carries (`_Seen in 4 sessions (2 users), last …._`).
+static SUPPORT_CLAUSE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"_(?:Seen|Stated) in [^_\n]*_").unwrap_or_else(|e| panic!("built-in: {e}"))
+});
+
+/// Returns the change that brings an existing lesson note up to date, if any.
+///
+/// A note a person last worded keeps its wording: only its support clause is
+/// replaced, and only when the figures changed (a note with no clause is left alone).
+/// A note the dream wrote is re-rendered when its text differs; the justification
+/// says whether the support or only the wording changed.
+fn refresh(
+    found: &Located,
+    rendered: &str,
+    pattern: &Pattern,
+    provenance: &Provenance,
+    (stats, evidence, mut flags): (BTreeMap<String, Value>, Vec<Evidence>, Vec<Flag>),
+) -> Option<Change> {
+    let clause = support_clause(pattern);
+    let old_clause = SUPPORT_CLAUSE.find(&found.text).map(|m| m.as_str());
+    let (after, justification) = if provenance.person_wrote(&found.path, &found.text) {
+        let old_clause = old_clause?;
+        if old_clause == clause {
+            return None;
+        }
+        flags.push(Flag::PersonWritten);
+        (
+            found.text.replacen(old_clause, &clause, 1),
+            format!(
+                "support changed ({} → {}); the wording is a person's and stays as written",
+                old_clause.trim_matches('_'),
+                clause.trim_matches('_')
+            ),
+        )
+    } else {
+        if found.text == rendered {
+            return None;
+        }
+        let justification = match old_clause {
+            Some(old) if old != clause => format!(
+                "this lesson is already in memory; its support is refreshed ({} → {})",
+                old.trim_matches('_'),
+                clause.trim_matches('_')
+            ),
+            _ => "this lesson is already in memory; its support is unchanged and its wording is regenerated from the evidence".into(),
+        };
+        (rendered.to_owned(), justification)
+    };
+    Some(make_change(
+        ChangeOp::Update,
+        vec![Edit {
+            path: found.path.clone(),
+            before: found.text.clone(),
+            after,
+        }],
+        justification,
+        pattern.support,
+        stats,
+        evidence,
+        flags,
+        Some(pattern.key.clone()),
+    ))
 }
 
 /// Curates the store (see the module docs).
@@ -427,7 +509,11 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
 
     // Every note of every unprotected memory.
     let mut notes: Vec<Located> = Vec::new();
-    for memory in input.memories.iter().filter(|m| !protected(&m.path)) {
+    for memory in input
+        .memories
+        .iter()
+        .filter(|m| !protected(&m.path) && !is_archive(&m.path))
+    {
         for note in parse_notes(&memory.content) {
             notes.push(Located {
                 path: memory.path.clone(),
@@ -482,26 +568,36 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
             .find(|n| marker(&n.text).as_deref() == Some(pattern.key.as_str()));
         if let Some(found) = marked {
             touched.insert((found.path.clone(), found.start));
-            if found.text != note {
-                changes.push(make_change(
-                    ChangeOp::Update,
-                    vec![Edit {
-                        path: found.path.clone(),
-                        before: found.text.clone(),
-                        after: note,
-                    }],
-                    format!(
-                        "this lesson is already in memory; its support is refreshed ({})",
-                        support_clause(pattern).trim_matches('_')
-                    ),
-                    pattern.support,
-                    stats,
-                    evidence,
-                    flags,
-                    Some(pattern.key.clone()),
-                ));
+            if let Some(change) = refresh(
+                found,
+                &note,
+                pattern,
+                input.provenance,
+                (stats, evidence, flags),
+            ) {
+                changes.push(change);
             }
             continue;
+        }
+        if let Some(deleted) = input.provenance.deleted(&pattern.key) {
+            let after_deletion = sessions_since(pattern, deleted.at);
+            if after_deletion < input.config.min_support {
+                let mut entry = held_back(pattern, HeldBackReason::PreviouslyDeleted);
+                entry.summary = format!(
+                    "{} was deleted from memory by {} on {}; {} since then (min_support {})",
+                    entry.summary,
+                    deleted.by,
+                    &deleted.at.to_rfc3339()[..10],
+                    plural(after_deletion, "session", "sessions"),
+                    input.config.min_support
+                );
+                entry.stats.insert("deleted_at".into(), json!(deleted.at));
+                entry.stats.insert("deleted_by".into(), json!(deleted.by));
+                held.push(entry);
+                continue;
+            }
+            flags.push(Flag::PreviouslyDeleted);
+            flags.push(Flag::NeedsHuman);
         }
         let label = shingles(&normalize_text(&pattern.label));
         let human = notes.iter().find(|n| {
@@ -513,6 +609,11 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
         });
         if let Some(found) = human {
             touched.insert((found.path.clone(), found.start));
+            if input.provenance.person_wrote(&found.path, &found.text) {
+                // Appending our clause and marker changes a person's note: theirs to allow.
+                flags.push(Flag::PersonWritten);
+                flags.push(Flag::NeedsHuman);
+            }
             let after = format!(
                 "{} {} <!-- dream:pattern {} -->",
                 found.text,
@@ -542,7 +643,7 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
         } else {
             format!("{heading}\n\n{note}")
         };
-        let justification = match pattern.kind {
+        let mut justification = match pattern.kind {
             SignalKind::ToolError => format!(
                 "the same tool error recurs in {} (min_support {})",
                 plural(pattern.support.sessions, "session", "sessions"),
@@ -558,6 +659,14 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
                 plural(pattern.support.sessions, "session", "sessions")
             ),
         };
+        if let Some(deleted) = input.provenance.deleted(&pattern.key) {
+            justification.push_str(&format!(
+                "; previously_deleted: {} deleted this lesson on {}, and {} since then reached min_support on their own",
+                deleted.by,
+                &deleted.at.to_rfc3339()[..10],
+                plural(sessions_since(pattern, deleted.at), "session", "sessions"),
+            ));
+        }
         changes.push(make_change(
             ChangeOp::Add,
             vec![Edit {
@@ -847,87 +956,11 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
     }
     let mut changes = kept_changes;
 
-    // Compaction to the byte budget, lowest utility first.
-    if let Some(max) = input.config.max_memory_bytes {
-        let mut contents: BTreeMap<String, String> = input
-            .memories
-            .iter()
-            .map(|m| (m.path.clone(), m.content.clone()))
-            .collect();
-        for change in &changes {
-            let _ = apply_edits(&mut contents, &change.edits);
-        }
-        let total: u64 = contents.values().map(|c| c.len() as u64).sum();
-        if total > max {
-            let fresh: BTreeSet<String> = changes
-                .iter()
-                .filter_map(|c| c.pattern_key.clone())
-                .collect();
-            let updated: BTreeMap<&str, Option<Timestamp>> = input
-                .memories
-                .iter()
-                .map(|m| (m.path.as_str(), m.updated_at))
-                .collect();
-            let mut scored: Vec<(f64, String, usize, String)> = Vec::new();
-            for (path, content) in contents.iter().filter(|(p, _)| !protected(p)) {
-                for note in parse_notes(content) {
-                    if note.marker().is_some_and(|m| fresh.contains(&m)) {
-                        continue;
-                    }
-                    let support = note.support().unwrap_or(1) as f64;
-                    let age = age_days(
-                        note.last_seen(),
-                        updated.get(path.as_str()).copied().flatten(),
-                        input.now,
-                    );
-                    let utility = support * 0.5_f64.powf(age / UTILITY_HALF_LIFE_DAYS);
-                    scored.push((utility, path.clone(), note.start, note.text.to_owned()));
-                }
-            }
-            scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-            let mut size = total;
-            for (utility, path, start, text) in scored {
-                if size <= max {
-                    break;
-                }
-                let content = contents.get(&path).cloned().unwrap_or_default();
-                let located = Located {
-                    path: path.clone(),
-                    text: text.clone(),
-                    start,
-                    updated_at: None,
-                };
-                let Some((before, after)) = removal_anchor(&content, &located) else {
-                    continue;
-                };
-                let edit = Edit {
-                    path: path.clone(),
-                    before,
-                    after,
-                };
-                if apply_edits(&mut contents, std::slice::from_ref(&edit)).is_err() {
-                    continue;
-                }
-                let new_size: u64 = contents.values().map(|c| c.len() as u64).sum();
-                let mut stats = BTreeMap::new();
-                stats.insert("utility".into(), json!((utility * 1000.0).round() / 1000.0));
-                stats.insert("store_bytes_before".into(), json!(size));
-                stats.insert("max_memory_bytes".into(), json!(max));
-                changes.push(make_change(
-                    ChangeOp::Compact,
-                    vec![edit],
-                    format!(
-                        "the store is {size} bytes, over max_memory_bytes {max}; this note has the lowest utility left ({utility:.3} = support × recency)"
-                    ),
-                    Support::default(),
-                    stats,
-                    Vec::new(),
-                    Vec::new(),
-                    None,
-                ));
-                size = new_size;
-            }
-        }
+    // Compaction to the budget: merge related notes, then archive what still does
+    // not fit.
+    if let Some(max) = budget_bytes(input.config) {
+        let compacted = compact(&input, &changes, max);
+        changes.extend(compacted);
     }
 
     let rank = |op: ChangeOp| match op {

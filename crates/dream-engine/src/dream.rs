@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
-use dream_store::{DreamFilter, MemoryStorePatch, MemoryWrite, NewMemoryStore, SessionRef, Store};
+use dream_store::{
+    DreamFilter, MemoryStorePatch, MemoryWrite, NewMemoryStore, SessionRef, Store, VersionFilter,
+};
 use dream_types::{
     Actor, Clock, Dream, DreamConfig, DreamCounts, DreamError, DreamId, DreamMode, DreamStatus,
     DreamUsage, HeldBack, HeldBackReason, MemoryStore, MemoryStoreId, OutputBehavior, Proposal,
@@ -17,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::check::redact_secrets;
 use crate::curate::{CurateInput, MemoryFile, curate};
 use crate::pattern::{SessionInfo, mine};
+use crate::provenance::provenance;
 use crate::review::{ReviewReport, approve};
 use crate::signal::{EXTRACTOR_VERSION, Signal, extract};
 use crate::{EngineError, EngineResult};
@@ -700,12 +703,17 @@ async fn pipeline(
         })
         .collect();
     let rejections = store.rejections(&input.id).await?;
+    let history = store
+        .list_memory_versions(&input.id, &VersionFilter::default())
+        .await?;
+    let provenance = provenance(&history);
     let curated = curate(CurateInput {
         patterns: &patterns,
         memories: &memories,
         protected: &input.protected_paths,
         config,
         rejections: &rejections,
+        provenance: &provenance,
         now: clock.now(),
     });
     dream.timings.curate_ms = elapsed_ms(started);

@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod compact;
 pub mod curate;
 pub mod dream;
 pub mod edit;
@@ -43,6 +44,7 @@ pub mod minhash;
 pub mod note;
 pub mod outcomes;
 pub mod pattern;
+pub mod provenance;
 pub mod review;
 pub mod signal;
 pub mod stats;

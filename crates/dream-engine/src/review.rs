@@ -3,14 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use dream_store::{MemoryWrite, ReviewUpdate, Store};
+use dream_store::{MemoryWrite, ReviewUpdate, Store, StoreError};
 use dream_types::{
-    Actor, ChangeReview, ChangeStatus, Clock, Flag, MemoryVersion, ProposalId, Rejection,
-    content_sha256,
+    Actor, Change, ChangeOp, ChangeReview, ChangeStatus, Clock, Flag, MemoryVersion, ProposalId,
+    Rejection, content_sha256,
 };
 use serde::Serialize;
 
 use crate::edit::apply_edits;
+use crate::minhash::{jaccard, shingles};
+use crate::note::{Note, core_text, parse_notes};
+use crate::signal::signature::normalize_words;
 use crate::{EngineError, EngineResult};
 
 /// What a review did.
@@ -96,7 +99,79 @@ pub async fn approve(
     clock: &dyn Clock,
     hold_needs_human: bool,
 ) -> EngineResult<ReviewReport> {
+    // A memory written between our read and the write transaction fails the write's
+    // precondition; reading again and re-deciding is then safe (nothing was written).
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match approve_once(store, proposal_id, only, reviewer, clock, hold_needs_human).await {
+            Err(EngineError::Store(StoreError::PreconditionFailed { .. })) if attempts < 3 => {}
+            other => return other,
+        }
+    }
+}
+
+/// Returns why an `add` change need not be written because memory (as the approval
+/// has it so far) already holds its lesson: a note with the same dream marker, or a
+/// note the duplicate check would merge with it (word-shingle Jaccard ≥
+/// `duplicate_similarity`, as curation's merge step measures it).
+fn already_present(
+    contents: &BTreeMap<String, String>,
+    change: &Change,
+    duplicate_similarity: f64,
+) -> Option<String> {
+    let existing: Vec<(&str, Note<'_>)> = contents
+        .iter()
+        .flat_map(|(path, content)| {
+            parse_notes(content)
+                .into_iter()
+                .map(move |n| (path.as_str(), n))
+        })
+        .collect();
+    for edit in change.edits.iter().filter(|e| e.before.is_empty()) {
+        for note in parse_notes(&edit.after) {
+            if let Some(key) = note.marker()
+                && let Some((path, _)) = existing
+                    .iter()
+                    .find(|(_, n)| n.marker().as_deref() == Some(key.as_str()))
+            {
+                return Some(format!(
+                    "its lesson is already in {path} (marker {key}), written since this proposal was made; nothing added twice"
+                ));
+            }
+            let words = shingles(&normalize_words(&core_text(note.text)));
+            if words.is_empty() {
+                continue;
+            }
+            let similar = existing.iter().find_map(|(path, n)| {
+                let theirs = shingles(&normalize_words(&core_text(n.text)));
+                let score = jaccard(&words, &theirs);
+                (score >= duplicate_similarity).then_some((path, n.text, score))
+            });
+            if let Some((path, text, score)) = similar {
+                let text: String = text.chars().take(80).collect();
+                return Some(format!(
+                    "a note in {path} already says this (similarity {score:.2}): “{text}”; nothing added twice"
+                ));
+            }
+        }
+    }
+    None
+}
+
+async fn approve_once(
+    store: &dyn Store,
+    proposal_id: &ProposalId,
+    only: Option<&[String]>,
+    reviewer: &Actor,
+    clock: &dyn Clock,
+    hold_needs_human: bool,
+) -> EngineResult<ReviewReport> {
     let (proposal, pending, mut report) = select(store, proposal_id, only).await?;
+    let duplicate_similarity = store
+        .dream_config(&proposal.store_id)
+        .await?
+        .duplicate_similarity;
     let memories = store.list_memories(&proposal.store_id, None).await?;
     let original: BTreeMap<String, String> = memories
         .iter()
@@ -109,6 +184,12 @@ pub async fn approve(
                 change.id.clone(),
                 "flagged needs_human: a person must approve it".into(),
             ));
+            continue;
+        }
+        if change.op == ChangeOp::Add
+            && let Some(reason) = already_present(&contents, change, duplicate_similarity)
+        {
+            report.stale.push((change.id.clone(), reason));
             continue;
         }
         match apply_edits(&mut contents, &change.edits) {

@@ -20,6 +20,11 @@ pub fn shared(rel: &str) -> Option<std::path::PathBuf> {
     if path.exists() {
         Some(path)
     } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} is absent under CI=true: CI always has ../shared",
+            path.display()
+        );
         eprintln!(
             "skipped: {} is absent (CI always has ../shared)",
             path.display()

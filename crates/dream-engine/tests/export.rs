@@ -132,7 +132,7 @@ async fn export_into_claude_md_changes_only_the_marked_section() {
     let file = t.dir.path().join("CLAUDE.md");
     let mine = "# My project\n\nUse `make test`.   \n\n<!-- my own comment -->\n";
     std::fs::write(&file, mine).unwrap();
-    export_agents_file(&t.store, &s.id, &file, None)
+    export_agents_file(&t.store, &s.id, &file, None, false)
         .await
         .unwrap();
     let first = std::fs::read_to_string(&file).unwrap();
@@ -150,7 +150,7 @@ async fn export_into_claude_md_changes_only_the_marked_section() {
         first.replacen("# My project", "# My project (renamed)", 1) + "\nFooter written later.\n";
     std::fs::write(&file, &edited).unwrap();
     put(&t.store, &s, "/facts.md", "- plan: team\n").await;
-    export_agents_file(&t.store, &s.id, &file, None)
+    export_agents_file(&t.store, &s.id, &file, None, false)
         .await
         .unwrap();
     let second = std::fs::read_to_string(&file).unwrap();
@@ -179,7 +179,7 @@ async fn claude_md_imports_as_one_memory_without_its_managed_section() {
         (first.created.as_slice(), first.versions.len()),
         (&["/CLAUDE.md".to_owned()][..], 1)
     );
-    export_agents_file(&t.store, &s.id, &file, None)
+    export_agents_file(&t.store, &s.id, &file, None, false)
         .await
         .unwrap();
     let exported = std::fs::read_to_string(&file).unwrap();

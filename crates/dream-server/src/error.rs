@@ -157,6 +157,7 @@ impl From<StoreError> for ApiError {
             StoreError::PathConflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "memory_path_conflict_error", message)
             }
+            StoreError::ReviewConflict { .. } => ApiError::conflict(message).with_code(code),
             StoreError::SessionConflict { .. } => {
                 ApiError::conflict(message.replace("pass --replace", "send `?replace=true`"))
             }

@@ -103,6 +103,20 @@ pub enum StoreError {
         /// The memory's path.
         path: String,
     },
+    /// A review lost a race: a change it meant to decide was decided by another review
+    /// first (a concurrent approve, reject or supersede). Nothing was written.
+    #[error(
+        "change {change_id} of proposal {proposal_id} is already {status} (another review got \
+         there first); nothing was written: read the proposal again"
+    )]
+    ReviewConflict {
+        /// The proposal.
+        proposal_id: String,
+        /// The change that is no longer pending.
+        change_id: String,
+        /// The state it lost to (`applied`, `rejected`, `stale`, …).
+        status: String,
+    },
     /// A store version beyond the store's current one.
     #[error("store version {requested} does not exist; {store_id} is at version {current}")]
     VersionOutOfRange {
@@ -141,6 +155,7 @@ impl StoreError {
             StoreError::Rule(rule) => rule.code,
             StoreError::PathConflict { .. } => "path_conflict",
             StoreError::PreconditionFailed { .. } => "memory_precondition_failed_error",
+            StoreError::ReviewConflict { .. } => "review_conflict",
             StoreError::StoreArchived { .. } => "store_archived",
             StoreError::ProtectedPath { .. } => "protected_path",
             StoreError::RedactCurrent { .. } | StoreError::VersionOutOfRange { .. } => {

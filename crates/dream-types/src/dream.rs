@@ -368,6 +368,12 @@ pub struct OutcomeStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
+    /// A lesson a person deleted before, proposed again because sessions after the
+    /// deletion reached `min_support` on their own; always needs a person.
+    PreviouslyDeleted,
+    /// Changes text a person wrote (a note whose latest wording came from a user or
+    /// API actor): only its support figures may change, so a person decides.
+    PersonWritten,
     /// Looks like an attempt to steer the agent (injection shape, exfiltration URL,
     /// text from tool output giving orders): never auto-applied.
     NeedsHuman,
@@ -413,6 +419,9 @@ pub struct Change {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HeldBackReason {
+    /// A lesson a person deleted from memory; proposed again only when sessions after
+    /// the deletion reach `min_support` on their own (then flagged `needs_human`).
+    PreviouslyDeleted,
     /// Fewer distinct sessions than `min_support`.
     BelowMinSupport,
     /// An outcome association that is not significant at the configured level.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand};
 use console::Style;
+use dream_engine::compact::is_archive;
 use dream_engine::memory::{DiffKind, MemoryDiff, StoreDiff, diff_store, export, restore};
 use dream_store::{MemoryWrite, OpenMode, Store, VersionFilter};
 use dream_types::{
@@ -190,6 +191,10 @@ pub struct ExportArgs {
     /// Most bytes of Markdown; memories that do not fit are left out and named.
     #[arg(long, value_name = "BYTES", conflicts_with = "dir")]
     budget: Option<usize>,
+    /// With --markdown or --agents-file: include the archive (`/archive/…`, where
+    /// compaction moves notes that no longer fit); left out by default.
+    #[arg(long, conflicts_with = "dir")]
+    include_archive: bool,
 }
 
 /// Arguments of `dream memory import`.
@@ -1243,7 +1248,13 @@ async fn cmd_export(cx: Cx<'_>, args: ExportArgs) -> CliResult<u8> {
         return Ok(0);
     }
     if let Some(file) = &args.markdown {
-        let memories = cx.store.list_memories(&cx.ms.id, None).await?;
+        let memories: Vec<_> = cx
+            .store
+            .list_memories(&cx.ms.id, None)
+            .await?
+            .into_iter()
+            .filter(|m| args.include_archive || !is_archive(&m.path))
+            .collect();
         let rendered = export::render_markdown(&memories, 2, args.budget);
         if file.as_os_str() == "-" {
             if cx.out.json {
@@ -1268,7 +1279,14 @@ async fn cmd_export(cx: Cx<'_>, args: ExportArgs) -> CliResult<u8> {
     }
     if let Some(file) = &args.agents_file {
         let before = std::fs::read(file).ok();
-        let rendered = export::export_agents_file(cx.store, &cx.ms.id, file, args.budget).await?;
+        let rendered = export::export_agents_file(
+            cx.store,
+            &cx.ms.id,
+            file,
+            args.budget,
+            args.include_archive,
+        )
+        .await?;
         let after = std::fs::read(file).ok();
         return report_rendered(cx, file, &rendered, before != after, before.is_none());
     }

@@ -226,6 +226,7 @@ fn reason_label(reason: HeldBackReason) -> &'static str {
         HeldBackReason::SuppressedByRejection => "suppressed_by_rejection",
         HeldBackReason::ProtectedPath => "protected_path",
         HeldBackReason::EvidenceNotVerified => "evidence_not_verified",
+        HeldBackReason::PreviouslyDeleted => "previously_deleted",
     }
 }
 
@@ -294,6 +295,8 @@ pub fn print_proposal(
                     Flag::SecretRedacted => "secret_redacted",
                     Flag::SingleUser => "single_user",
                     Flag::Scoped => "scoped",
+                    Flag::PreviouslyDeleted => "previously_deleted",
+                    Flag::PersonWritten => "person_written",
                 })
                 .collect();
             out.line(format!(

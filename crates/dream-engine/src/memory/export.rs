@@ -8,6 +8,7 @@ use dream_store::{MemoryWrite, Store};
 use dream_types::{Actor, Memory, MemoryStoreId, MemoryVersion, validate_content, validate_path};
 use serde::Serialize;
 
+use crate::compact::is_archive;
 use crate::{EngineError, EngineResult};
 
 /// Opens the managed section in a `CLAUDE.md` / `AGENTS.md`; the store id follows.
@@ -356,7 +357,8 @@ pub fn agents_file_memory_path(file: &Path) -> String {
 /// Writes the store into the managed section of `file` (created when missing), leaving
 /// the rest of the file byte for byte. The memory imported from this very file
 /// ([`agents_file_memory_path`]) is not repeated inside the section. Returns the
-/// rendering; the file is not rewritten when nothing changes.
+/// rendering; the file is not rewritten when nothing changes. The archive
+/// (`/archive/…`, where compaction moves notes) is left out unless `include_archive`.
 ///
 /// # Errors
 /// [`EngineError::Io`]; store errors.
@@ -365,13 +367,14 @@ pub async fn export_agents_file(
     store_id: &MemoryStoreId,
     file: &Path,
     budget_bytes: Option<usize>,
+    include_archive: bool,
 ) -> EngineResult<Rendered> {
     let own_path = agents_file_memory_path(file);
     let memories: Vec<Memory> = store
         .list_memories(store_id, None)
         .await?
         .into_iter()
-        .filter(|m| m.path != own_path)
+        .filter(|m| m.path != own_path && (include_archive || !is_archive(&m.path)))
         .collect();
     let rendered = render_markdown(&memories, 3, budget_bytes);
     let body = format!(

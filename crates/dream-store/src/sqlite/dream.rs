@@ -264,12 +264,10 @@ impl SqliteStore {
         actor: &Actor,
         review: &ReviewUpdate,
     ) -> StoreResult<Vec<MemoryVersion>> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let (mut tx, versions) = if writes.is_empty() {
-            (tx, Vec::new())
-        } else {
-            self.write_in(tx, store, writes, actor).await?
-        };
+        // The write lock is taken first, so the pending check below and the writes are
+        // one serialisable step: of two concurrent reviews, the second sees the first's
+        // decisions and fails without writing anything.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let exists: Option<String> = sqlx::query_scalar("SELECT id FROM proposals WHERE id = ?")
             .bind(review.proposal_id.as_str())
             .fetch_optional(&mut *tx)
@@ -277,6 +275,31 @@ impl SqliteStore {
         if exists.is_none() {
             return Err(not_found("proposal", &review.proposal_id));
         }
+        for r in &review.reviews {
+            let status: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM change_reviews WHERE proposal_id = ? AND change_id = ?",
+            )
+            .bind(review.proposal_id.as_str())
+            .bind(&r.change_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match status.as_deref() {
+                Some("pending") => {}
+                Some(other) => {
+                    return Err(StoreError::ReviewConflict {
+                        proposal_id: review.proposal_id.to_string(),
+                        change_id: r.change_id.clone(),
+                        status: other.to_owned(),
+                    });
+                }
+                None => return Err(not_found("change", &r.change_id)),
+            }
+        }
+        let (mut tx, versions) = if writes.is_empty() {
+            (tx, Vec::new())
+        } else {
+            self.write_in(tx, store, writes, actor).await?
+        };
         let last_version = versions.last().map(|v| v.store_version);
         for r in &review.reviews {
             let applied_version = match (r.status, r.applied_store_version) {
