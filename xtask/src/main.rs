@@ -13,6 +13,7 @@
 
 mod bench_dream;
 mod bench_ingest;
+mod eval;
 mod session_workload;
 mod workload;
 
@@ -47,6 +48,10 @@ enum Command {
     /// Measure ingest and dream time, peak memory and results over workloads of growing
     /// size, one child process per size.
     BenchDream(BenchDreamArgs),
+    /// Measure what the local dream learns: recall, right wording and false lessons per
+    /// pattern kind on hand-labelled real sessions and a planted workload, and the
+    /// contradictory and duplicate notes left after approving.
+    Eval(eval::EvalArgs),
     /// Ingest one workload into a fresh store and dream twice (the child of bench-dream).
     #[command(hide = true)]
     DreamOnce(DreamOnceArgs),
@@ -94,6 +99,7 @@ fn main() -> Result<()> {
         Command::GenSessions(args) => cmd_gen_sessions(args),
         Command::BenchDream(args) => bench_dream::cmd_bench_dream(args),
         Command::DreamOnce(args) => bench_dream::cmd_dream_once(args),
+        Command::Eval(args) => eval::cmd_eval(args),
     }
 }
 

@@ -18,7 +18,7 @@ use dream_types::{Change, ChangeOp, DreamConfig, Edit, Flag, Support, path_has_p
 use serde_json::json;
 
 use crate::curate::{
-    CurateInput, Located, UTILITY_HALF_LIFE_DAYS, age_days, make_change, removal_anchor,
+    CurateInput, Located, UTILITY_HALF_LIFE_DAYS, age_days, make_change, negated, removal_anchor,
 };
 use crate::edit::apply_edits;
 use crate::minhash::{jaccard, shingles};
@@ -168,7 +168,10 @@ fn merge_related(
             }
             let group: Vec<usize> = (i..notes.len())
                 .filter(|&j| {
-                    !used[j] && (j == i || jaccard(&words[i], &words[j]) >= RELATED_SIMILARITY)
+                    !used[j]
+                        && (j == i
+                            || (jaccard(&words[i], &words[j]) >= RELATED_SIMILARITY
+                                && negated(&notes[i].text) == negated(&notes[j].text)))
                 })
                 .collect();
             if group.len() < 2 {

@@ -426,6 +426,61 @@ pub(crate) fn age_days(date: Option<&str>, fallback: Option<Timestamp>, now: Tim
     ((now.unix_micros() - when.unix_micros()) as f64 / 86_400e6).max(0.0)
 }
 
+/// Returns whether a note's text is negated: it says never / not / don't / avoid (or
+/// jamais, nie, nunca, não, ne … pas), so that it states the opposite of an otherwise
+/// identical note without those words.
+pub(crate) fn negated(text: &str) -> bool {
+    static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:never|not|no|don't|dont|doesn't|mustn't|shouldn't|avoid|without|no longer|jamais|pas|nie|nicht|kein|keine|nunca|não|nao)\b|n't\b",
+        )
+        .unwrap_or_else(|e| panic!("built-in: {e}"))
+    });
+    NEGATION.is_match(text)
+}
+
+/// Returns a `needs_human` change for two notes that contradict each other: it removes
+/// the older one (the later in the file when their age is equal), quoting both, so a
+/// person keeps the one that holds. `None` when the note cannot be anchored.
+fn contradiction(a: &Located, b: &Located, contents: &BTreeMap<&str, &str>) -> Option<Change> {
+    let (old, new) = match (a.updated_at, b.updated_at) {
+        (Some(x), Some(y)) if x < y => (a, b),
+        (Some(x), Some(y)) if y < x => (b, a),
+        _ if (a.path.as_str(), a.start) > (b.path.as_str(), b.start) => (a, b),
+        _ => (b, a),
+    };
+    let content = contents.get(old.path.as_str()).copied().unwrap_or("");
+    let (before, after) = removal_anchor(content, old)?;
+    let mut stats = BTreeMap::new();
+    stats.insert(
+        "contradiction".into(),
+        json!([
+            {"path": old.path, "text": old.text},
+            {"path": new.path, "text": new.text},
+        ]),
+    );
+    Some(make_change(
+        ChangeOp::Delete,
+        vec![Edit {
+            path: old.path.clone(),
+            before,
+            after,
+        }],
+        format!(
+            "contradiction a dream cannot settle: “{}” ({}) against “{}” ({}); this removes the first — reject it and edit by hand if the other is wrong",
+            core_text(&old.text),
+            old.path,
+            core_text(&new.text),
+            new.path
+        ),
+        Support::default(),
+        stats,
+        Vec::new(),
+        vec![Flag::NeedsHuman],
+        None,
+    ))
+}
+
 /// Returns the distinct sessions of `pattern` with an occurrence after `at`.
 fn sessions_since(pattern: &Pattern, at: Timestamp) -> u64 {
     pattern
@@ -825,7 +880,21 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
         .iter()
         .map(|m| (m.path.as_str(), m.content.as_str()))
         .collect();
+    // Notes that say opposite things look alike in words; they are a contradiction for
+    // a person to settle, never a merge.
+    let mut merge_groups: Vec<Vec<usize>> = Vec::new();
     for members in groups.values().filter(|m| m.len() > 1) {
+        let (negative, positive): (Vec<usize>, Vec<usize>) = members
+            .iter()
+            .partition(|&&i| negated(&core_text(&candidates[i].text)));
+        if let (Some(&p), Some(&n)) = (positive.first(), negative.first())
+            && let Some(change) = contradiction(candidates[p], candidates[n], &contents)
+        {
+            changes.push(change);
+        }
+        merge_groups.extend([positive, negative].into_iter().filter(|g| g.len() > 1));
+    }
+    for members in &merge_groups {
         let best = *members
             .iter()
             .max_by(|a, b| {

@@ -10,6 +10,7 @@ use dream_types::{
 };
 use serde::Serialize;
 
+use crate::curate::negated;
 use crate::edit::apply_edits;
 use crate::minhash::{jaccard, shingles};
 use crate::note::{Note, core_text, parse_notes};
@@ -146,7 +147,8 @@ fn already_present(
             let similar = existing.iter().find_map(|(path, n)| {
                 let theirs = shingles(&normalize_words(&core_text(n.text)));
                 let score = jaccard(&words, &theirs);
-                (score >= duplicate_similarity).then_some((path, n.text, score))
+                let same_polarity = negated(&core_text(note.text)) == negated(&core_text(n.text));
+                (score >= duplicate_similarity && same_polarity).then_some((path, n.text, score))
             });
             if let Some((path, text, score)) = similar {
                 let text: String = text.chars().take(80).collect();

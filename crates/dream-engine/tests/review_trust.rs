@@ -506,3 +506,39 @@ async fn compaction_merges_related_dream_lessons_before_archiving_keeping_both_m
         merge.flags
     );
 }
+
+#[tokio::test]
+async fn notes_that_say_opposite_things_are_a_contradiction_for_a_person_never_a_merge() {
+    let Some(t) = claude_code().await else { return };
+    let s = agent_store(&t).await;
+    put(
+        &t.store,
+        &s,
+        "/notes/refunds.md",
+        "# Refunds\n\n- Always CC the account manager on refund emails.\n- Never CC the account manager on refund emails.\n",
+    )
+    .await;
+    let (_, proposal) = dream(&t, &request(&s)).await;
+    assert!(
+        proposal.changes.iter().all(|c| c.op != ChangeOp::Merge),
+        "{:#?}",
+        proposal.changes
+    );
+    let flagged = proposal
+        .changes
+        .iter()
+        .find(|c| c.path == "/notes/refunds.md")
+        .expect("a change for the contradiction");
+    assert_eq!(flagged.op, ChangeOp::Delete);
+    assert!(flagged.flags.contains(&Flag::NeedsHuman));
+    assert!(
+        flagged
+            .justification
+            .contains("Always CC the account manager")
+    );
+    assert!(
+        flagged
+            .justification
+            .contains("Never CC the account manager")
+    );
+}
