@@ -10,3 +10,4 @@ mod history;
 mod outcomes;
 mod properties;
 mod report_chromium;
+mod safety;

@@ -62,6 +62,8 @@ static WHOLE: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\bhf_[A-Za-z0-9]{30,}\b",
         r"\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
         r"\bhvs\.[A-Za-z0-9_-]{24,}",
+        // dream's own API key secrets (dream-server `auth::SECRET_PREFIX`).
+        r"\bdream_sk_[A-Za-z0-9_-]{16,}",
     ]
     .iter()
     .map(|p| re(p))
@@ -79,7 +81,7 @@ static AUTH_SCHEME: LazyLock<Regex> =
 
 /// `scheme://user:password@host`: the password in a URL's userinfo.
 static URL_USERINFO: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'"<>`]{1,64}:(?P<v>[^\s/@'"<>`]{1,128})@"#)
+    re(r#"(?i)\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'"<>`]{0,64}:(?P<v>[^\s/@'"<>`]{1,128})@"#)
 });
 
 /// `-u user:password`, `--user=user:password` (curl, httpie, wget and the like).
@@ -110,6 +112,13 @@ static PROSE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// "changed the admin password to hunter2".
+/// "“admin password” changed to “hunter42”", "the API token was rotated to …".
+static PROSE_CHANGED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)\b(?P<name>pass(?:word|phrase|code)?|passwd|pin|secret(?:\s+key)?|api\s+key|access\s+key|token)["'`”’]?\s+(?:has\s+|was\s+|is\s+)?(?:been\s+)?(?:changed|updated|set|reset|rotated|moved)\s+(?:to|=)\s+["'`“‘]?(?P<v>[^\s"'`“”‘’]+)"#,
+    )
+});
+
 static PROSE_SET: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r#"(?i)\b(?:set|change|changed|reset|update|updated)\s+(?:the\s+|my\s+|your\s+|our\s+|their\s+)?(?:[\w-]+\s+)?(?P<name>password|passphrase|passcode|pin)\s+to\s+["'`]?(?P<v>[^\s"'`]+)"#,
@@ -124,7 +133,7 @@ static CARD: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d(?:[ -]?\d){12,18}\b"))
 
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)^(?:\[redacted\].*|<[^>]*>|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.*|\{\{.*\}\}|%[A-Za-z_]+%|\*+|x{3,}|\.{2,}|…|null|none|nil|true|false|yes|no|n/?a|tbd|todo|redacted|hidden|example|placeholder|your[_-][a-z_-]*|\?+)$",
+        r"(?i)^(?:\[redacted\].*|<.*|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\$\(.*|\{\{.*\}\}|%[A-Za-z_]+%|\*+|x{3,}|\.{2,}|…|null|none|nil|true|false|yes|no|n/?a|tbd|todo|redacted|hidden|example|placeholder|your[_-][a-z_-]*|\?+)$",
     )
 });
 
@@ -278,23 +287,20 @@ const NOT_SECRET_SUFFIXES: &[&str] = &[
     "provider", "policy", "limit", "usage", "used", "budget",
 ];
 
-/// Prefixes of dream's own ids: never secrets.
+/// Prefixes of dream's own ids (dream-types `define_id!`, and `chg_` change ids):
+/// never secrets.
 const OWN_ID_PREFIXES: &[&str] = &[
-    "sesn_",
-    "mem_",
-    "memver_",
-    "memstore_",
+    "apikey_",
     "chg_",
     "drm_",
+    "dsch_",
+    "mem_",
+    "memstore_",
+    "memver_",
     "prop_",
-    "evt_",
-    "wh_",
-    "whdel_",
-    "sched_",
-    "key_",
-    "rev_",
-    "out_",
-    "rub_",
+    "rchk_",
+    "sesn_",
+    "whk_",
 ];
 
 /// How a name says its value is secret.
@@ -492,7 +498,7 @@ pub(crate) fn secret_spans(text: &str) -> Vec<Range<usize>> {
             push_value(&mut spans, v);
         }
     }
-    for pattern in [&*PROSE, &*PROSE_SET] {
+    for pattern in [&*PROSE, &*PROSE_SET, &*PROSE_CHANGED] {
         for caps in pattern.captures_iter(text) {
             let (Some(name), Some(v)) = (caps.name("name"), caps.name("v")) else {
                 continue;

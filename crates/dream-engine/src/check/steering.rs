@@ -301,7 +301,10 @@ static EXFILTRATION: LazyLock<Vec<Regex>> = LazyLock::new(|| {
             r"\b(?:send|sending|sent|upload|uploading|post|posting|forward|forwarding|exfiltrate|exfiltrating|transmit|transmitting|leak|leaking|e-?mail|emailing|copy|copying|pipe|piping|relay|relaying|share|sharing|submit|deliver|dump|beam|mirror|sync)\b[^.!?\n]{0,80}?\b(?:to|into|at|via|with)\s+(?:https?://|ftp://|www\.|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|ru|cn|xyz|top|info|biz|me|co|ai|app|dev|site|online|tk|sh|cc)\b|\d{1,3}(?:\.\d{1,3}){3}|[a-z0-9._%+-]+@|(?:a|an|this|my|our|the)\s+(?:external|remote|third-party|personal|private)\s+(?:server|endpoint|address|url|host|bucket|inbox))",
         ),
         re(
-            r"\b(?:send|upload|post|forward|exfiltrate|leak|share|e-?mail|paste|reveal|dump|transmit|print|show|output|include)\b[^.!?\n]{0,40}?\b(?:api\s+keys?|access\s+tokens?|auth\s+tokens?|credentials?|passwords?|secrets?|\.env\b|env\s+vars?|environment\s+variables|ssh\s+keys?|private\s+keys?|id_rsa|cookies?|session\s+tokens?|system\s+prompt|aws\s+keys?)\b",
+            r"\b(?:send|upload|post|forward|exfiltrate|leak|share|e-?mail|paste|reveal|dump|transmit|print|show|output|include)\b[^.!?\n]{0,40}?\b(?:api\s+keys?|access\s+tokens?|auth\s+tokens?|credentials?|passwords?|secrets?|env\s+vars?|environment\s+variables|ssh\s+keys?|private\s+keys?|id_rsa|cookies?|session\s+tokens?|system\s+prompt|aws\s+keys?)\b",
+        ),
+        re(
+            r"\b(?:send|upload|post|forward|exfiltrate|leak|share|e-?mail|paste|dump|transmit)\b[^!?\n]{0,40}?\.env\b",
         ),
         re(
             r"\b(?:curl|wget)\b[^|\n]{0,120}?(?:\s-d\s*@|\s--data(?:-binary|-raw)?[\s=]@|\s-f\s+[^\s=]+=@|\s--upload-file\b|\s-t\s)",
