@@ -23,7 +23,7 @@ use dream_types::{
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::check::{redact_secrets, steers_agent};
+use crate::check::check_change;
 use crate::compact::{budget_bytes, compact, is_archive};
 use crate::edit::line_aligned;
 use crate::minhash::{cluster, jaccard, shingles};
@@ -955,25 +955,9 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
         ));
     }
 
-    // Checks that need no transcripts: secrets and steering.
+    // Checks that need no transcripts: secrets and steering (`check::check_change`).
     for change in &mut changes {
-        let mut redacted_any = false;
-        for edit in &mut change.edits {
-            let (clean, found) = redact_secrets(&edit.after);
-            if found {
-                edit.after = clean;
-                redacted_any = true;
-            }
-        }
-        if redacted_any {
-            change.after = change.edits[0].after.clone();
-            change.flags.push(Flag::SecretRedacted);
-        }
-        if change.edits.iter().any(|e| steers_agent(&e.after)) {
-            change.flags.push(Flag::NeedsHuman);
-        }
-        change.flags.sort();
-        change.flags.dedup();
+        check_change(change);
     }
 
     // Look-alikes of rejected changes, and protected paths.

@@ -16,7 +16,7 @@ use dream_types::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::check::redact_secrets;
+use crate::check::{check_change, redact_held_back, redact_text};
 use crate::curate::{CurateInput, MemoryFile, curate};
 use crate::pattern::{SessionInfo, mine};
 use crate::provenance::provenance;
@@ -247,6 +247,10 @@ fn info(session: &Session, rubric: &[dream_types::Criterion]) -> SessionInfo {
 }
 
 /// Verifies every quote against its event; returns the change ids whose evidence fails.
+///
+/// Quotes are stored redacted ([`crate::check::redact_change`]), so each is compared with its event's
+/// text redacted the same way: a quote that had a secret replaced stays verifiable, and
+/// a quote that is not in its event still fails.
 async fn unverified(
     store: &dyn Store,
     proposal_changes: &[dream_types::Change],
@@ -265,7 +269,8 @@ async fn unverified(
                     .await
                     .ok()
                     .unwrap_or_default();
-                texts.insert(key.clone(), events.into_iter().next().map(|e| e.text));
+                let redacted = events.into_iter().next().map(|e| redact_text(&e.text).0);
+                texts.insert(key.clone(), redacted);
             }
             let found = texts
                 .get(&key)
@@ -723,10 +728,20 @@ async fn pipeline(
 
     observer.stage("check");
     let started = Instant::now();
-    let bad = unverified(store, &curated.changes).await?;
-    let mut changes = Vec::with_capacity(curated.changes.len());
+    // One redaction step for everything the proposal stores and the API and webhooks
+    // send, and the steering check, whatever engine wrote the change; then every quote,
+    // redacted, must occur in its event's text redacted the same way.
+    let mut checked = curated.changes;
+    for change in &mut checked {
+        check_change(change);
+    }
     let mut held_back: Vec<HeldBack> = curated.held_back;
-    for mut change in curated.changes {
+    for entry in &mut held_back {
+        redact_held_back(entry);
+    }
+    let bad = unverified(store, &checked).await?;
+    let mut changes = Vec::with_capacity(checked.len());
+    for change in checked {
         if bad.contains(&change.id) {
             tracing::error!(change = %change.id, "evidence does not verify; change dropped (engine bug)");
             held_back.push(HeldBack {
@@ -743,23 +758,7 @@ async fn pipeline(
             });
             continue;
         }
-        for evidence in &mut change.evidence {
-            let (clean, found) = redact_secrets(&evidence.quote);
-            if found {
-                evidence.quote = clean;
-                evidence.redacted = true;
-            }
-        }
         changes.push(change);
-    }
-    for entry in &mut held_back {
-        for evidence in &mut entry.evidence {
-            let (clean, found) = redact_secrets(&evidence.quote);
-            if found {
-                evidence.quote = clean;
-                evidence.redacted = true;
-            }
-        }
     }
     dream.counts.changes = changes.len() as u64;
     dream.counts.held_back = held_back.len() as u64;

@@ -11,3 +11,4 @@ mod outcomes;
 mod properties;
 mod report_chromium;
 mod review_trust;
+mod safety;

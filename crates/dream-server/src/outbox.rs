@@ -4,9 +4,13 @@
 //!
 //! Every payload has the shape the Standard Webhooks spec recommends:
 //! `{"type": "dream.completed", "timestamp": "RFC 3339", "data": {…}}`.
+//!
+//! Secrets never leave in a payload: every string in `data` goes through the engine's
+//! one redaction step ([`dream_engine::check::redact_json`]) before it is stored.
 
 use std::sync::Arc;
 
+use dream_engine::check::redact_json;
 use dream_store::Store;
 use dream_types::Clock;
 use serde_json::{Value, json};
@@ -24,10 +28,17 @@ impl Outbox {
         Self::default()
     }
 
-    /// Stores `event_type` with `data` for every enabled webhook subscribed to it, then
-    /// wakes the delivery worker. A failure is logged, not returned: an event never
-    /// fails the request that caused it.
-    pub async fn emit(&self, store: &dyn Store, clock: &dyn Clock, event_type: &str, data: Value) {
+    /// Stores `event_type` with `data` (secrets redacted, recursively) for every enabled
+    /// webhook subscribed to it, then wakes the delivery worker. A failure is logged, not
+    /// returned: an event never fails the request that caused it.
+    pub async fn emit(
+        &self,
+        store: &dyn Store,
+        clock: &dyn Clock,
+        event_type: &str,
+        mut data: Value,
+    ) {
+        redact_json(&mut data);
         let payload = json!({
             "type": event_type,
             "timestamp": clock.now(),
