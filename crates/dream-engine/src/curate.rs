@@ -426,6 +426,21 @@ pub(crate) fn age_days(date: Option<&str>, fallback: Option<Timestamp>, now: Tim
     ((now.unix_micros() - when.unix_micros()) as f64 / 86_400e6).max(0.0)
 }
 
+/// Returns whether two fact subjects name the same thing: their words (lowercased,
+/// articles and possessives dropped) are equal, or one's are all in the other's
+/// ("staging" and "staging database").
+fn same_subject(a: &str, b: &str) -> bool {
+    let words = |s: &str| -> BTreeSet<String> {
+        s.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty() && !matches!(*w, "the" | "our" | "my" | "a" | "an" | "your"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (a, b) = (words(a), words(b));
+    !a.is_empty() && !b.is_empty() && (a.is_subset(&b) || b.is_subset(&a))
+}
+
 /// Returns whether a note's text is negated: it says never / not / don't / avoid (or
 /// jamais, nie, nunca, não, ne … pas), so that it states the opposite of an otherwise
 /// identical note without those words.
@@ -788,8 +803,12 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
             .map(|d| format!(" _(as of {d})_"))
             .unwrap_or_default();
         let rendered = format!("- {key}: {}{as_of} <!-- dream:fact {key} -->", fact.value);
-        let in_memory: Vec<&(Located, String, String)> =
-            keyed_notes.iter().filter(|(_, k, _)| *k == key).collect();
+        let in_memory: Vec<&(Located, String, String)> = keyed_notes
+            .iter()
+            .filter(|(n, k, _)| {
+                same_subject(k, &key) && !touched.contains(&(n.path.clone(), n.start))
+            })
+            .collect();
         if in_memory.is_empty() {
             if !fact.change {
                 continue;
@@ -839,8 +858,43 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
             if support.users == 1 {
                 flags.push(Flag::SingleUser);
             }
+            // The old value's standing: the sessions of the window that still state it,
+            // or the support its note claims, whichever is larger.
+            let old_stated: Vec<&Occurrence> = pattern
+                .occurrences
+                .iter()
+                .filter(|o| {
+                    o.signal
+                        .fact
+                        .as_ref()
+                        .is_some_and(|f| f.value.trim_end_matches('.').eq_ignore_ascii_case(value))
+                })
+                .collect();
+            let old_sessions = old_stated
+                .iter()
+                .map(|o| &o.session)
+                .collect::<BTreeSet<_>>()
+                .len() as u64;
+            let old_support = old_sessions.max(
+                parse_notes(&note.text)
+                    .first()
+                    .and_then(Note::support)
+                    .unwrap_or(0),
+            );
+            let old_last_stated = old_stated
+                .iter()
+                .filter_map(|o| o.at)
+                .max()
+                .or(note.updated_at);
             let mut stats = pattern_stats(pattern);
             stats.insert("previous_value".into(), json!(value));
+            stats.insert("previous_value_sessions".into(), json!(old_support));
+            stats.insert("previous_value_last_stated".into(), json!(old_last_stated));
+            stats.insert("value_last_stated".into(), json!(newest.at));
+            let contested = support.sessions < old_support;
+            if contested {
+                flags.push(Flag::NeedsHuman);
+            }
             changes.push(make_change(
                 ChangeOp::Supersede,
                 vec![Edit {
@@ -848,10 +902,17 @@ pub fn curate(input: CurateInput<'_>) -> Curated {
                     before: note.text.clone(),
                     after: rendered.clone(),
                 }],
-                format!(
-                    "“{key}” is now “{}” (was “{value}”); the old text stays in version history",
-                    fact.value
-                ),
+                if contested {
+                    format!(
+                        "“{key}” may now be “{}” (was “{value}”), but the new value is stated in fewer sessions ({}) than the old one ({old_support}): a person decides",
+                        fact.value, support.sessions
+                    )
+                } else {
+                    format!(
+                        "“{key}” is now “{}” (was “{value}”); the old text stays in version history",
+                        fact.value
+                    )
+                },
                 support,
                 stats,
                 evidence_from(&citing),
