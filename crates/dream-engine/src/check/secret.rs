@@ -471,10 +471,10 @@ pub(crate) fn secret_spans(text: &str) -> Vec<Range<usize>> {
             continue;
         };
         let numeric = |s: &str| s.chars().all(|c| c.is_ascii_digit());
-        if !(numeric(user.as_str()) && numeric(v.as_str()))
-            && !is_placeholder(v.as_str())
-            && !user.as_str().starts_with('$')
-        {
+        // `-u 1000:1000` is a uid:gid; `$USER:$PASS` a placeholder.
+        let ids = numeric(user.as_str()) && numeric(v.as_str());
+        let placeholder = is_placeholder(v.as_str()) || user.as_str().starts_with('$');
+        if !ids && !placeholder {
             spans.push(v.range());
         }
     }
