@@ -120,11 +120,13 @@ fn serve_answers_only_to_its_own_and_allowed_host_names() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // `--json` prints the start-up object (possibly over several lines) first.
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: Value = serde_json::from_str(&line).unwrap_or_default();
+    let mut started = Value::Null;
+    while started.is_null() && reader.read_line(&mut line).unwrap_or(0) > 0 {
+        started = serde_json::from_str(&line).unwrap_or_default();
+    }
     let addr = started["listening"]
         .as_str()
         .unwrap_or_default()
