@@ -97,6 +97,11 @@ impl Server {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
+        let mut config = config;
+        // The `Host` check needs the real port when port 0 asked for any.
+        config.listen = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
         let state = AppState::new(store, clock, open, config);
         Ok(Self { listener, state })
     }
@@ -157,7 +162,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 }
 
 /// The HTTP application: authenticated API routes, `/health`, `/openapi.json`, and
-/// Anthropic-shaped 404/405 answers.
+/// Anthropic-shaped 404/405 answers, all behind [`crate::guard`] (`Host`, `Origin`
+/// and `content-type` checks).
 pub fn router(state: AppState) -> Router {
     let (api_router, openapi) = api().split_for_parts();
     let openapi = Arc::new(openapi);
@@ -177,6 +183,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config().max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::guard,
+        ))
         .layer(middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

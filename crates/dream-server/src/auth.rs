@@ -123,7 +123,8 @@ pub async fn authenticate(
     Ok(next.run(request).await)
 }
 
-fn presented_secret(headers: &axum::http::HeaderMap) -> Option<String> {
+/// Returns the key a request names in `x-api-key` or `Authorization: Bearer`.
+pub(crate) fn presented_secret(headers: &axum::http::HeaderMap) -> Option<String> {
     if let Some(value) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
         return Some(value.trim().to_owned());
     }
@@ -134,7 +135,11 @@ fn presented_secret(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|v| v.trim().to_owned())
 }
 
-async fn find_key(state: &AppState, secret: &str) -> ApiResult<ApiKey> {
+/// Returns the unrevoked key with this secret.
+///
+/// # Errors
+/// 401 for an unknown or revoked key; store errors.
+pub(crate) async fn find_key(state: &AppState, secret: &str) -> ApiResult<ApiKey> {
     let hash = dream_types::sha256_hex(secret.as_bytes());
     let key = state
         .store()

@@ -40,11 +40,16 @@ where
     }
 }
 
-/// Parses a JSON body (empty is `{}`), naming the failing field and position.
+/// The UTF-8 byte order mark some editors and Windows tools put before a file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses a JSON body (empty is `{}`; a leading UTF-8 byte order mark is skipped, as
+/// RFC 8259 §8.1 lets a parser do), naming the failing field and position.
 ///
 /// # Errors
 /// 400 `invalid_request_error` (`invalid_json`) saying where and what.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -115,7 +120,6 @@ mod tests {
     #[test]
     fn bodies_name_the_bad_field() {
         #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
         struct Create {
             name: String,
         }
@@ -127,6 +131,9 @@ mod tests {
             "{}",
             err.message
         );
+        let bom: Create =
+            parse_json(b"\xEF\xBB\xBF{\"name\": \"a\"}").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bom.name, "a", "a leading byte order mark is skipped");
         let err = parse_json::<Create>(b"").unwrap_err();
         assert!(
             err.message.contains("missing field `name`"),

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod guard;
 pub mod outbox;
 pub mod page;
 pub mod routes;

@@ -14,8 +14,20 @@ use crate::runner::DreamRunner;
 /// each field.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Address to listen on. Default `127.0.0.1:8377`.
+    /// Address to listen on. Default `127.0.0.1:8377`. [`crate::Server::bind`] puts
+    /// the bound address here (port 0 becomes the port picked), so the `Host` check
+    /// ([`crate::guard`]) knows the real port.
     pub listen: SocketAddr,
+    /// Host names, besides the listen address, that requests may name in `Host` and
+    /// `Origin` (`dream serve --allowed-host NAME`, repeatable): a name matches on any
+    /// port (a reverse proxy in front may use 443), `name:port` on that port only.
+    /// Compared case-insensitively. Default none.
+    pub allowed_hosts: Vec<String>,
+    /// On an open server (no API keys), let webhooks point at any host
+    /// (`dream serve --allow-remote-webhooks`). Default false: loopback targets only,
+    /// so a process that can reach the open server cannot make it send memory
+    /// events elsewhere. Ignored once keys exist (webhooks then need `admin`).
+    pub allow_remote_webhooks: bool,
     /// Largest request body in bytes. Default 32 MiB (Anthropic's Messages API limit);
     /// a larger body is a 413 `request_too_large`.
     pub max_body_bytes: usize,
@@ -36,6 +48,8 @@ impl ServerConfig {
     pub fn new(listen: SocketAddr) -> Self {
         Self {
             listen,
+            allowed_hosts: Vec::new(),
+            allow_remote_webhooks: false,
             max_body_bytes: 32 * 1024 * 1024,
             dream_workers: 2,
             scheduler_tick: Duration::from_secs(30),

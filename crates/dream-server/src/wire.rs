@@ -251,12 +251,18 @@ pub enum DreamInput {
     },
 }
 
+/// The values `model.speed` takes: Anthropic's request docs say "In the object form,
+/// `speed` can only be `standard`" (SDK 2.10.0 `dream_create_params.py`; its type
+/// also names `fast`, which no dream runs at).
+pub const MODEL_SPEEDS: [&str; 1] = ["standard"];
+
 /// `BetaDreamModelConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ModelConfig {
     /// The model (`dream-local`).
     pub id: String,
-    /// Accepted and echoed; the local engine has one speed.
+    /// `standard`: accepted in requests and always given in answers (the SDK's
+    /// `BetaDreamModelConfig.speed`: "Always `standard`").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speed: Option<String>,
 }
@@ -377,7 +383,7 @@ impl DreamOut {
             inputs,
             model: ModelConfig {
                 id: model_name(&dream.engine),
-                speed: None,
+                speed: Some(MODEL_SPEEDS[0].to_owned()),
             },
             instructions: dream.instructions,
             output_behavior: match dream.output_behavior {

@@ -56,7 +56,10 @@ async fn a_dream_runs_in_the_background_and_its_proposal_is_reviewed() {
     assert_eq!(created["type"], "dream");
     assert_eq!(created["status"], "pending");
     assert_eq!(created["outputs"], json!([]));
-    assert_eq!(created["model"], json!({"id": "dream-local"}));
+    assert_eq!(
+        created["model"],
+        json!({"id": "dream-local", "speed": "standard"})
+    );
     let id = created["id"].as_str().unwrap_or_default().to_owned();
     let done = server.wait_dream(&id).await;
     assert_eq!(done["status"], "completed", "{done}");

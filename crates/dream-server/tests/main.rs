@@ -7,6 +7,7 @@
 mod api;
 mod common;
 mod dreams;
+mod hardening;
 mod memory;
 mod outcomes;
 mod schedules;

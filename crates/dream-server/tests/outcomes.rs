@@ -33,6 +33,7 @@ async fn import(server: &TestServer, body: String, store: &str, version: u64) ->
             "{}/v1/sessions/import?memory_store_id={store}&memory_version={version}",
             server.base
         ))
+        .header("content-type", "application/x-ndjson")
         .body(body)
         .send()
         .await

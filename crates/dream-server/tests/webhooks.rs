@@ -240,7 +240,12 @@ async fn an_event_is_retried_until_accepted_signed_and_delivered_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_created_listed_updated_and_deleted_with_the_secret_shown_once() {
-    let server = TestServer::start().await;
+    // An open server allows remote targets only when told to (see `guard.rs` tests).
+    let server = TestServer::start_with(Options {
+        config: Box::new(|config| config.allow_remote_webhooks = true),
+        ..Options::default()
+    })
+    .await;
     let bad = [
         (
             json!({"url": "ftp://example.com/x", "events": ["dream.completed"]}),
@@ -546,4 +551,63 @@ async fn the_delivery_log_pages_newest_first() {
         )
         .await;
     assert_error(status, &out, 400, "invalid_request_error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_cut_short_by_a_crash_stays_in_the_log_beside_the_resend() {
+    use dream_store::Store as _;
+    use dream_types::Clock as _;
+
+    let server = start_server(0.001).await;
+    let (receiver, url) = start_receiver(0).await;
+    let webhook = create_webhook(&server, &url).await;
+    let wid = webhook["id"].as_str().unwrap().to_owned();
+    let (dir, store) = server.stop().await;
+
+    // While the server is down: a worker claimed an event, recorded its attempt,
+    // sent it, and was killed before the answer was recorded (its lease is over).
+    let now = dream_types::SystemClock.now();
+    let delivery = store
+        .enqueue_event(
+            "memory_store.restored",
+            &json!({"type": "memory_store.restored"}),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    store.claim_due_deliveries(now, now, 10).await.unwrap();
+    store
+        .start_delivery_attempt(&delivery.id, now)
+        .await
+        .unwrap();
+
+    let server = TestServer::serve(
+        dir,
+        store,
+        Arc::new(dream_types::SystemClock),
+        Options {
+            config: Box::new(|c| c.webhook_retry_scale = 0.001),
+            ..Options::default()
+        },
+    )
+    .await;
+    let log = wait_deliveries(&server, &wid, "the resend", |d| status_is(d, "delivered")).await;
+    let attempts = log[0]["attempts"].as_array().unwrap();
+    assert_eq!(
+        attempts.len(),
+        2,
+        "the cut-short send and the resend: {log:?}"
+    );
+    assert_eq!(attempts[0]["attempt"], 1);
+    assert_eq!(attempts[0]["in_flight"], false);
+    assert_eq!(attempts[0]["status_code"], Value::Null);
+    assert!(
+        attempts[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("interrupted")),
+        "{log:?}"
+    );
+    assert_eq!(attempts[1]["attempt"], 2);
+    assert_eq!(attempts[1]["status_code"], 200);
+    assert_eq!(receiver.accepted().len(), 1);
 }

@@ -602,7 +602,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Leases up to `limit` pending deliveries due at `now`: their `next_attempt_at`
     /// moves to `lease_until` in the same transaction, so two workers never send the
-    /// same try. Oldest due first.
+    /// same try. Oldest due first. Attempts of theirs still in flight belong to a
+    /// worker whose lease ran out (it died, or lost the store): they are finished as
+    /// interrupted, with no status code, before the deliveries are returned.
     async fn claim_due_deliveries(
         &self,
         now: Timestamp,
@@ -610,9 +612,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: u64,
     ) -> StoreResult<Vec<WebhookDelivery>>;
 
-    /// Records one try: delivered, rescheduled, or given up. The attempt number is the
-    /// next free one (the store numbers attempts, whatever `outcome.attempt.attempt`
-    /// says), and a delivered delivery stays delivered when a late report arrives.
+    /// Records that a try starts at `at`, before its request goes out: an attempt
+    /// `in_flight`, numbered after those recorded, whose number is returned. A crash
+    /// while sending thus leaves the attempt visible; the next
+    /// [`Store::claim_due_deliveries`] of the delivery finishes it as interrupted.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    async fn start_delivery_attempt(&self, id: &DeliveryId, at: Timestamp) -> StoreResult<u32>;
+
+    /// Records one try: delivered, rescheduled, or given up. When attempt
+    /// `outcome.attempt.attempt` is still in flight (see
+    /// [`Store::start_delivery_attempt`]) it is finished with the outcome; otherwise
+    /// the attempt gets the next free number (a late report after the attempt was
+    /// marked interrupted is kept as its own attempt). A delivered delivery stays
+    /// delivered when a late report arrives.
     ///
     /// # Errors
     /// [`StoreError::NotFound`].

@@ -85,6 +85,9 @@ macro_rules! store_conformance_suite {
             platform_case!(events_go_only_to_enabled_subscribed_webhooks);
             platform_case!(due_deliveries_are_leased_to_one_worker_until_the_lease_ends);
             platform_case!(attempts_are_recorded_in_order_and_move_the_delivery);
+            platform_case!(
+                an_attempt_is_visible_before_its_answer_and_a_crash_leaves_it_interrupted
+            );
             platform_case!(deleting_a_webhook_deletes_its_deliveries);
         }
     };

@@ -81,6 +81,7 @@ fn attempt(
         status_code,
         error: error.map(str::to_owned),
         duration_ms: 120 + u64::from(n),
+        in_flight: false,
     }
 }
 
@@ -892,6 +893,94 @@ pub async fn attempts_are_recorded_in_order_and_move_the_delivery(
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "webhook delivery msg_missing not found");
+}
+
+pub async fn an_attempt_is_visible_before_its_answer_and_a_crash_leaves_it_interrupted(
+    store: &dyn Store,
+    clock: &FixedClock,
+) {
+    let webhook = store
+        .create_webhook(hook("http://127.0.0.1:9/hook", &["dream.completed"], true))
+        .await
+        .unwrap();
+    let t0 = clock.now();
+    let delivery = store
+        .enqueue_event("dream.completed", &json!({"id": "drm_1"}))
+        .await
+        .unwrap()
+        .remove(0);
+    let lease = t0.plus_secs(60);
+    store.claim_due_deliveries(t0, lease, 10).await.unwrap();
+
+    // The worker records the attempt, then sends; the server dies before the answer
+    // is recorded (the receiver may well have got the event).
+    let number = store
+        .start_delivery_attempt(&delivery.id, t0.plus_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(number, 1);
+    let listed = store.list_deliveries(&webhook.id, 10).await.unwrap();
+    let started = &listed[0].attempts;
+    assert_eq!(started.len(), 1, "the attempt shows while it is under way");
+    assert!(started[0].in_flight);
+    assert_eq!(
+        (started[0].status_code, started[0].error.as_deref()),
+        (None, None)
+    );
+    assert_eq!(listed[0].status, DeliveryStatus::Pending);
+
+    // After the lease, another worker claims it: the dead attempt is finished as
+    // interrupted, and the new one is number 2.
+    let again = store
+        .claim_due_deliveries(lease, lease.plus_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), [&delivery.id]);
+    let interrupted = &again[0].attempts[0];
+    assert!(!interrupted.in_flight);
+    assert_eq!(interrupted.status_code, None);
+    assert!(
+        interrupted
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("interrupted")),
+        "{interrupted:?}"
+    );
+    let second = store
+        .start_delivery_attempt(&delivery.id, lease.plus_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(second, 2);
+    let done = store
+        .record_delivery_attempt(
+            &delivery.id,
+            DeliveryOutcome {
+                attempt: attempt(2, lease.plus_secs(1), Some(200), None),
+                delivered: true,
+                next_attempt_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, DeliveryStatus::Delivered);
+    assert_eq!(done.attempts.len(), 2, "both sends are in the log");
+    assert_eq!(
+        done.attempts[1],
+        attempt(2, lease.plus_secs(1), Some(200), None)
+    );
+    assert!(done.attempts.iter().all(|a| !a.in_flight));
+
+    let missing: DeliveryId = "msg_missing".parse().unwrap();
+    assert_eq!(
+        not_found(
+            &store
+                .start_delivery_attempt(&missing, t0)
+                .await
+                .unwrap_err()
+        )
+        .0,
+        "webhook delivery"
+    );
 }
 
 pub async fn deleting_a_webhook_deletes_its_deliveries(store: &dyn Store, clock: &FixedClock) {

@@ -105,3 +105,39 @@ async fn a_file_that_is_not_a_database_is_a_clear_error() {
     );
     assert_eq!(err.code(), "api_error");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_store_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join(".dream");
+    let path = folder.join("dream.db");
+    let store = SqliteStore::open(&path, OpenMode::Create).await.unwrap();
+    crate::conformance::write(
+        &store,
+        &crate::conformance::head("s1"),
+        crate::conformance::events(1),
+    )
+    .await
+    .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&folder), 0o700, "the store's folder");
+    assert_eq!(mode(&path), 0o600, "the database file");
+    let wal = folder.join("dream.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600, "the write-ahead log");
+    }
+    store.close().await;
+    // A folder that existed keeps its mode: the store does not change what it did
+    // not create.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let store = SqliteStore::open(&shared.join("dream.db"), OpenMode::Create)
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(mode(&shared), 0o755);
+    assert_eq!(mode(&shared.join("dream.db")), 0o600);
+}

@@ -12,6 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+use unicode_script::{Script, UnicodeScript};
 
 use crate::Timestamp;
 use crate::define_id;
@@ -57,8 +58,8 @@ pub const MAX_METADATA_VALUE_CHARS: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct RuleError {
-    /// `invalid_path`, `content_too_large`, `invalid_name`, `invalid_description`
-    /// or `invalid_metadata`.
+    /// `invalid_path`, `content_too_large`, `invalid_content`, `invalid_name`,
+    /// `invalid_description` or `invalid_metadata`.
     pub code: &'static str,
     /// What is wrong and how to fix it.
     pub message: String,
@@ -75,9 +76,49 @@ fn is_forbidden_char(c: char) -> bool {
         || c.general_category() == GeneralCategory::Format
 }
 
+/// The scripts whose letters look alike (`а`/`a`, `ο`/`o`, `р`/`p`): a segment may
+/// use any one of them, never two (Unicode TS #39's "mixed-script confusables").
+const CONFUSABLE_SCRIPTS: [Script; 3] = [Script::Latin, Script::Cyrillic, Script::Greek];
+
+/// Returns the first word of `segment` (a run of letters and marks: `prefs` and `md`
+/// in `prefs.md`) mixing letters of two [`CONFUSABLE_SCRIPTS`], with the script of
+/// its first such letter and the first letter of another script. Words, not whole
+/// segments, so that `заметки.md` (a Cyrillic name, a Latin extension) passes.
+fn mixed_word(segment: &str) -> Option<(&str, Script, char, Script)> {
+    let words = segment.split(|c: char| !(c.is_alphabetic() || is_mark(c)));
+    for word in words {
+        let mut first: Option<Script> = None;
+        for c in word.chars() {
+            let script = c.script();
+            if !CONFUSABLE_SCRIPTS.contains(&script) {
+                continue;
+            }
+            match first {
+                None => first = Some(script),
+                Some(seen) if seen != script => return Some((word, seen, c, script)),
+                Some(_) => {}
+            }
+        }
+    }
+    None
+}
+
+/// Whether `c` is a combining mark (part of the word it follows).
+fn is_mark(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::NonspacingMark
+            | GeneralCategory::SpacingMark
+            | GeneralCategory::EnclosingMark
+    )
+}
+
 /// Checks a memory path: starts with `/`, at most 1,024 bytes and 20 segments, no
 /// empty, `.` or `..` segment, no control or format characters (nor U+2028/U+2029),
-/// and in Unicode Normalization Form C. Paths are case-sensitive.
+/// in Unicode Normalization Form C, and no word (run of letters) mixing Latin,
+/// Cyrillic or Greek letters (`/prеfs.md` with a Cyrillic `е` would pass for
+/// `/prefs.md`; `/заметки.md`, a Cyrillic name with a Latin extension, is fine).
+/// Paths are case-sensitive.
 ///
 /// # Errors
 /// A [`RuleError`] with code `invalid_path` naming the first rule broken.
@@ -136,6 +177,22 @@ pub fn validate_path(path: &str) -> Result<(), RuleError> {
             format!("path {path:?} is not in Unicode normalization form C; use {nfc:?}"),
         ));
     }
+    for segment in &segments {
+        if let Some((word, first, c, other)) = mixed_word(segment) {
+            return Err(rule(
+                code,
+                format!(
+                    "path {path:?} has the word {word:?} mixing {} and {} letters ({c:?} \
+                     U+{:04X} is {}), so it looks like another name; write each word in one \
+                     script",
+                    first.full_name(),
+                    other.full_name(),
+                    u32::from(c),
+                    other.full_name()
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -159,11 +216,21 @@ pub fn validate_prefix(prefix: &str) -> Result<(), RuleError> {
     }
 }
 
-/// Checks memory content: at most 102,400 bytes of UTF-8.
+/// Checks memory content: at most 102,400 bytes of UTF-8, and no NUL (U+0000), which
+/// C-string tools and many agents' file readers cut the text at.
 ///
 /// # Errors
-/// A [`RuleError`] with code `content_too_large`.
+/// A [`RuleError`] with code `content_too_large`, or `invalid_content` for a NUL.
 pub fn validate_content(content: &str) -> Result<(), RuleError> {
+    if let Some(at) = content.find('\0') {
+        return Err(rule(
+            "invalid_content",
+            format!(
+                "content contains a NUL character (U+0000) at byte {at}; memory content is \
+                 text: remove it (binary data does not belong in a memory)"
+            ),
+        ));
+    }
     if content.len() > MAX_CONTENT_BYTES {
         return Err(rule(
             "content_too_large",
@@ -556,6 +623,55 @@ mod tests {
         }
         assert!(validate_path(&"/a".repeat(20)).is_ok());
         assert!(validate_path(&format!("/{}", "x".repeat(1023))).is_ok());
+    }
+
+    #[test]
+    fn segments_mixing_look_alike_scripts_are_refused() {
+        for fine in [
+            "/prefs.md",
+            "/настройки.md",
+            "/заметки/prefs.md",
+            "/заметки.md",
+            "/notes-заметки_2.md",
+            "/λόγος/notes.md",
+            "/2026-ünïcødé_notes.md",
+            "/日本語/notes.md",
+        ] {
+            assert_eq!(validate_path(fine), Ok(()), "{fine}");
+        }
+        let err = validate_path("/pr\u{435}fs.md").unwrap_err();
+        assert_eq!(err.code, "invalid_path");
+        assert_eq!(
+            err.message,
+            "path \"/prеfs.md\" has the word \"prеfs\" mixing Latin and Cyrillic letters \
+             ('е' U+0435 is Cyrillic), so it looks like another name; write each word in one \
+             script"
+        );
+        let greek = validate_path("/notes/ph\u{3bf}ne.md").unwrap_err();
+        assert!(
+            greek.message.contains("mixing Latin and Greek"),
+            "{}",
+            greek.message
+        );
+        let cyrillic_first = validate_path("/\u{440}ay.md").unwrap_err();
+        assert!(
+            cyrillic_first.message.contains("mixing Cyrillic and Latin"),
+            "{}",
+            cyrillic_first.message
+        );
+    }
+
+    #[test]
+    fn content_may_not_hold_nul() {
+        assert!(validate_content("tab\tand newline\n are fine").is_ok());
+        let err = validate_content("before\0after").unwrap_err();
+        assert_eq!(err.code, "invalid_content");
+        assert!(
+            err.message
+                .starts_with("content contains a NUL character (U+0000) at byte 6"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -261,6 +261,11 @@ pub struct DeliveryAttempt {
     pub error: Option<String>,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+    /// Recorded before the request went out and not finished yet: no answer is known
+    /// (an attempt a crash cut short is finished as interrupted when the delivery is
+    /// claimed again).
+    #[serde(default)]
+    pub in_flight: bool,
 }
 
 /// One event for one webhook, in the outbox until delivered (or given up).

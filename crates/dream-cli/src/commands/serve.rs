@@ -33,6 +33,15 @@ pub struct ServeArgs {
     /// Seconds between scheduler checks for due dream schedules.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     scheduler_tick: u64,
+    /// A host name requests may use to reach the server besides its listen address
+    /// (repeatable): `NAME` on any port, or `NAME:PORT`. Requests naming another host
+    /// in `Host` or `Origin` are refused (DNS rebinding, cross-site requests).
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
+    /// Without API keys, let webhooks point at hosts other than this machine
+    /// (by default an open server delivers only to localhost, 127.0.0.1 and [::1]).
+    #[arg(long)]
+    allow_remote_webhooks: bool,
 }
 
 fn env_number<T: std::str::FromStr>(name: &str) -> CliResult<Option<T>> {
@@ -55,6 +64,8 @@ pub async fn cmd_serve(db: &Path, args: ServeArgs, out: Output) -> CliResult<u8>
     config.max_body_bytes = args.max_body_bytes;
     config.dream_workers = args.dream_workers.max(1);
     config.scheduler_tick = Duration::from_secs(args.scheduler_tick.max(1));
+    config.allowed_hosts = args.allowed_hosts;
+    config.allow_remote_webhooks = args.allow_remote_webhooks;
     if let Some(ms) = env_number::<u64>(EXTRACT_DELAY_ENV)? {
         config.test_extract_delay = Some(Duration::from_millis(ms));
     }

@@ -21,7 +21,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::page::{self, Page};
 use crate::routes::{id, parse_time};
-use crate::wire::{DreamInput, DreamOut, LOCAL_MODELS, ModelConfig, OutputBehaviorOut};
+use crate::wire::{
+    DreamInput, DreamOut, LOCAL_MODELS, MODEL_SPEEDS, ModelConfig, OutputBehaviorOut,
+};
 
 /// The routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,9 +34,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(archive))
 }
 
-/// A model given as an id or as `{"id", "speed"}`.
+/// A model given as an id or as `{"id", "speed"}`. Read through [`serde_json::Value`]
+/// so that a body matching neither shape says which shapes `model` takes (serde's
+/// untagged enums only say "did not match any variant").
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "serde_json::Value")]
 pub enum ModelParam {
     /// `"dream-local"`.
     Id(String),
@@ -61,14 +65,65 @@ pub enum WindowParam {
     All,
 }
 
-/// `output_behavior` as the SDK sends it (an object), or a bare name.
+impl TryFrom<serde_json::Value> for ModelParam {
+    type Error = String;
+
+    fn try_from(value: serde_json::Value) -> Result<Self, String> {
+        const SHAPES: &str = "a model id such as \"dream-local\" or an object \
+                              {\"id\": \"dream-local\", \"speed\": \"standard\"}";
+        match value {
+            serde_json::Value::String(id) => Ok(Self::Id(id)),
+            serde_json::Value::Object(_) => serde_json::from_value(value)
+                .map(Self::Config)
+                .map_err(|err| format!("model must be {SHAPES}: {err}")),
+            other => Err(format!("model must be {SHAPES}, got {}", json_kind(&other))),
+        }
+    }
+}
+
+/// `output_behavior` as the SDK sends it (an object), or a bare name. Read through
+/// [`serde_json::Value`], as [`ModelParam`], to name the accepted shapes on error.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "serde_json::Value")]
 pub enum OutputParam {
     /// `BetaOutputBehaviorParam`.
     Object(OutputBehaviorOut),
     /// `"create_new"` or `"update_existing"`.
     Name(String),
+}
+
+/// The shapes `output_behavior` takes, for error messages.
+const OUTPUT_SHAPES: &str = "{\"type\": \"create_new\"} or {\"type\": \"update_existing\", \
+                             \"memory_store_id\": \"memstore_…\"} (or the bare name \
+                             \"create_new\" or \"update_existing\")";
+
+impl TryFrom<serde_json::Value> for OutputParam {
+    type Error = String;
+
+    fn try_from(value: serde_json::Value) -> Result<Self, String> {
+        match value {
+            serde_json::Value::String(name) => Ok(Self::Name(name)),
+            serde_json::Value::Object(_) => serde_json::from_value(value)
+                .map(Self::Object)
+                .map_err(|err| format!("output_behavior must be {OUTPUT_SHAPES}: {err}")),
+            other => Err(format!(
+                "output_behavior must be {OUTPUT_SHAPES}, got {}",
+                json_kind(&other)
+            )),
+        }
+    }
+}
+
+/// `a number`, `an array`, … for error messages.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// Body of `POST /v1/dreams`.
@@ -139,11 +194,15 @@ pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
         ));
     }
     if let Some(speed) = model.speed.as_deref()
-        && speed != "standard"
+        && !MODEL_SPEEDS.contains(&speed)
     {
-        return Err(ApiError::invalid(format!(
-            "model.speed can only be \"standard\", got {speed:?}"
-        )));
+        return Err(ApiError::invalid_with_code(
+            "invalid_model_speed",
+            format!(
+                "model.speed must be one of: {}; got {speed:?} (or leave speed out)",
+                MODEL_SPEEDS.map(|s| format!("{s:?}")).join(", ")
+            ),
+        ));
     }
     let mut store: Option<String> = None;
     let mut sessions: Option<Vec<String>> = None;
@@ -218,9 +277,10 @@ pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
             "create_new" => OutputBehavior::CreateNew,
             "update_existing" => OutputBehavior::UpdateExisting,
             other => {
-                return Err(ApiError::invalid(format!(
-                    "output_behavior must be {{\"type\": \"create_new\"}} or {{\"type\": \"update_existing\", \"memory_store_id\": …}}, got {other:?}"
-                )));
+                return Err(ApiError::invalid_with_code(
+                    "invalid_output_behavior",
+                    format!("output_behavior must be {OUTPUT_SHAPES}, got {other:?}"),
+                ));
             }
         },
     };

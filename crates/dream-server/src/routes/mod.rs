@@ -50,11 +50,22 @@ impl utoipa::Modify for ApiKeyAuth {
     }
 }
 
-/// `GET /health`: `{"status": "ok"}` once the store answers (no key needed).
+/// `GET /health`: `{"status": "ok"}` once the store answers (no key needed). With a
+/// valid key it adds `version`, `backend`, `sessions` (how many) and `auth`; without
+/// one it says nothing more, so an unauthenticated caller learns only that the
+/// server is up.
 pub async fn health(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let sessions = state.store().count_sessions().await?;
+    let key = match crate::auth::presented_secret(&headers) {
+        Some(secret) => crate::auth::find_key(&state, &secret).await.ok(),
+        None => None,
+    };
+    if key.is_none() {
+        return Ok(Json(json!({"status": "ok"})));
+    }
     Ok(Json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),

@@ -146,6 +146,10 @@ pub struct AttemptOut {
     pub error: Option<String>,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
+    /// True while the request is under way (no answer yet). An attempt cut short by
+    /// a crash reads `false` with an `error` starting `interrupted` once the event
+    /// is picked up again.
+    pub in_flight: bool,
 }
 
 impl From<DeliveryAttempt> for AttemptOut {
@@ -156,6 +160,7 @@ impl From<DeliveryAttempt> for AttemptOut {
             status_code: a.status_code,
             error: a.error,
             duration_ms: a.duration_ms,
+            in_flight: a.in_flight,
         }
     }
 }
@@ -301,6 +306,45 @@ fn validate_secret(secret: String) -> ApiResult<String> {
     Ok(secret)
 }
 
+/// Returns whether a webhook URL (already checked by `validate_url`) points at this
+/// machine: `localhost` (or a `*.localhost` name, which resolvers keep local) or a
+/// loopback IP literal. Other names are remote whatever they resolve to, since DNS
+/// can change after the check.
+fn is_loopback_target(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = parsed.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    }
+}
+
+/// On an open server (no API keys) webhooks may only target this machine unless
+/// `--allow-remote-webhooks` was given: anyone who can reach an open server could
+/// otherwise have every memory event sent anywhere.
+fn check_target(state: &AppState, url: &str) -> ApiResult<()> {
+    if !state.open() || state.config().allow_remote_webhooks || is_loopback_target(url) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_with_code(
+        "remote_webhook_not_allowed",
+        format!(
+            "url {url:?} is not on this machine: a server without API keys delivers webhooks \
+             only to localhost, 127.0.0.1 or [::1]. Start it with `dream serve \
+             --allow-remote-webhooks` to allow other hosts, or create an API key \
+             (`dream keys create --name admin --scopes admin`) and restart"
+        ),
+    ))
+}
+
 async fn get_webhook(state: &AppState, raw: &str) -> ApiResult<Webhook> {
     let id: WebhookId = id("webhook", raw)?;
     Ok(state.store().get_webhook(&id).await?)
@@ -317,6 +361,7 @@ async fn create(
     Json(body): Json<CreateWebhook>,
 ) -> ApiResult<axum::Json<WebhookOut>> {
     let url = validate_url(&body.url)?;
+    check_target(&state, &url)?;
     let events = validate_events(body.events)?;
     let secret = match body.secret {
         Some(secret) => validate_secret(secret)?,
@@ -384,13 +429,12 @@ async fn update(
 ) -> ApiResult<axum::Json<WebhookOut>> {
     let current = get_webhook(&state, &webhook_id).await?;
     let rotate = body.rotate_secret.unwrap_or(false);
+    let url = body.url.as_deref().map(validate_url).transpose()?;
+    if let Some(url) = &url {
+        check_target(&state, url)?;
+    }
     let new = NewWebhook {
-        url: body
-            .url
-            .as_deref()
-            .map(validate_url)
-            .transpose()?
-            .unwrap_or(current.url),
+        url: url.unwrap_or(current.url),
         events: body
             .events
             .map(validate_events)
@@ -479,6 +523,29 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
         assert!(validate_url(&long).unwrap_err().message.contains("limit"));
+    }
+
+    #[test]
+    fn only_loopback_hosts_are_local_targets() {
+        for local in [
+            "http://localhost:9/x",
+            "http://LOCALHOST./x",
+            "http://hooks.localhost/x",
+            "http://127.0.0.1/x",
+            "http://127.8.9.1/x",
+            "http://[::1]:80/x",
+        ] {
+            assert!(is_loopback_target(local), "{local}");
+        }
+        for remote in [
+            "https://example.com/x",
+            "http://10.0.0.1/x",
+            "http://localhost.example.com/x",
+            "http://[::ffff:8.8.8.8]/x",
+            "http://0.0.0.0/x",
+        ] {
+            assert!(!is_loopback_target(remote), "{remote}");
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! Each round claims up to [`BATCH`] due deliveries under a [`LEASE_SECS`] lease
 //! (a worker that dies mid-round leaves them to be claimed again when the lease runs
-//! out), sends them concurrently, and records every attempt. A 2xx answer delivers;
+//! out), sends them concurrently, and records every attempt — as in flight before its
+//! request goes out, so a crash mid-send leaves it in the log (the next claim marks
+//! it interrupted, and the event is sent again). A 2xx answer delivers;
 //! anything else — another status, a timeout after [`TIMEOUT`], a refused connection —
 //! is a failed attempt, tried again after the next step of [`RETRY_SCHEDULE_SECS`]
 //! (times `webhook_retry_scale`) until the schedule runs out and the delivery is
@@ -198,7 +200,9 @@ enum Sent {
     NotRecorded,
 }
 
-/// Makes one attempt and records it.
+/// Makes one attempt and records it: first as in flight, so that a crash while
+/// sending leaves a visible attempt (the receiver may have got the event), then with
+/// its result.
 async fn deliver(
     state: &AppState,
     client: &reqwest::Client,
@@ -206,12 +210,19 @@ async fn deliver(
     delivery: WebhookDelivery,
 ) -> Sent {
     let at = state.now();
+    let attempt_number = match state.store().start_delivery_attempt(&delivery.id, at).await {
+        Ok(number) => number,
+        Err(err) => {
+            // Not sent: an attempt that could not be recorded is not made.
+            tracing::error!(delivery = %delivery.id, error = %err, "cannot record a webhook delivery attempt; not sending it");
+            return Sent::NotRecorded;
+        }
+    };
     let started = Instant::now();
     let (status_code, error) = post(client, webhook, &delivery, at).await;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let delivered = error.is_none();
-    // The store numbers attempts; this one follows those the claim returned.
-    let attempt_number = delivery.attempts.len() + 1;
+    let attempt_number = usize::try_from(attempt_number).unwrap_or(usize::MAX);
     let next_attempt_at = if delivered {
         None
     } else {
@@ -225,6 +236,7 @@ async fn deliver(
             status_code,
             error: error.clone(),
             duration_ms,
+            in_flight: false,
         },
         delivered,
         next_attempt_at,

@@ -77,8 +77,9 @@ impl SqliteStore {
                 });
             }
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+                create_private_dir(parent).map_err(sqlx::Error::Io)?;
             }
+            create_private_file(path).map_err(sqlx::Error::Io)?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -108,6 +109,30 @@ impl SqliteStore {
     /// Closes the connection pool, checkpointing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Creates `dir` and its missing parents, owner-only (0700 on unix): the store holds
+/// memory, transcripts and webhook secrets. Existing folders keep their modes.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates the empty database file, owner-only (0600 on unix); SQLite gives its
+/// `-wal` and `-shm` files the same mode. A file that appeared meanwhile is kept.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
     }
 }
 
@@ -419,6 +444,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<WebhookDelivery>> {
         self.claim_due_deliveries_impl(now, lease_until, limit)
             .await
+    }
+
+    async fn start_delivery_attempt(&self, id: &DeliveryId, at: Timestamp) -> StoreResult<u32> {
+        self.start_delivery_attempt_impl(id, at).await
     }
 
     async fn record_delivery_attempt(

@@ -146,8 +146,13 @@ fn attempt_from_row(row: &SqliteRow) -> StoreResult<DeliveryAttempt> {
             .transpose()?,
         error: row.try_get("error")?,
         duration_ms: to_u64(row.try_get("duration_ms")?),
+        in_flight: row.try_get::<i64, _>("in_flight")? != 0,
     })
 }
+
+/// The `error` of an attempt that was in flight when its worker went away.
+const INTERRUPTED_ATTEMPT: &str = "interrupted: no answer was recorded (the server stopped \
+                                       or lost its lease while sending); the event is sent again";
 
 /// Reads the deliveries with these ids, with their attempts, in the order of `ids`
 /// (ids not stored are left out).
@@ -171,7 +176,7 @@ async fn read_deliveries(
         }
 
         let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT delivery_id, attempt, at, status_code, error, duration_ms \
+            "SELECT delivery_id, attempt, at, status_code, error, duration_ms, in_flight \
              FROM delivery_attempts WHERE delivery_id IN (",
         );
         let mut list = query.separated(", ");
@@ -609,10 +614,50 @@ impl SqliteStore {
             }
             query.push(")");
             query.build().execute(&mut *tx).await?;
+            let mut query =
+                QueryBuilder::<Sqlite>::new("UPDATE delivery_attempts SET in_flight = 0, error = ");
+            query.push_bind(INTERRUPTED_ATTEMPT);
+            query.push(" WHERE in_flight = 1 AND delivery_id IN (");
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            query.push(")");
+            query.build().execute(&mut *tx).await?;
         }
         let deliveries = read_deliveries(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(deliveries)
+    }
+
+    pub(super) async fn start_delivery_attempt_impl(
+        &self,
+        id: &DeliveryId,
+        at: Timestamp,
+    ) -> StoreResult<u32> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let last_attempt: Option<i64> = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(a.attempt), 0) FROM webhook_deliveries d \
+             LEFT JOIN delivery_attempts a ON a.delivery_id = d.id WHERE d.id = ? GROUP BY d.id",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(last_attempt) = last_attempt else {
+            return Err(not_found("webhook delivery", id));
+        };
+        let number = last_attempt + 1;
+        sqlx::query(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, \
+             duration_ms, in_flight) VALUES (?, ?, ?, NULL, NULL, 0, 1)",
+        )
+        .bind(id.as_str())
+        .bind(number)
+        .bind(at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        u32::try_from(number).map_err(|_| corrupt("attempt", &number.to_string()))
     }
 
     pub(super) async fn record_delivery_attempt_impl(
@@ -638,18 +683,32 @@ impl SqliteStore {
             delivered,
             next_attempt_at,
         } = outcome;
-        sqlx::query(
-            "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, \
-             duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        let finished = sqlx::query(
+            "UPDATE delivery_attempts SET in_flight = 0, status_code = ?, error = ?, \
+             duration_ms = ? WHERE delivery_id = ? AND attempt = ? AND in_flight = 1",
         )
-        .bind(id.as_str())
-        .bind(last_attempt + 1)
-        .bind(attempt.at.to_rfc3339())
         .bind(attempt.status_code.map(i64::from))
         .bind(&attempt.error)
         .bind(to_i64(attempt.duration_ms))
+        .bind(id.as_str())
+        .bind(i64::from(attempt.attempt))
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if finished == 0 {
+            sqlx::query(
+                "INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, \
+                 duration_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id.as_str())
+            .bind(last_attempt + 1)
+            .bind(attempt.at.to_rfc3339())
+            .bind(attempt.status_code.map(i64::from))
+            .bind(&attempt.error)
+            .bind(to_i64(attempt.duration_ms))
+            .execute(&mut *tx)
+            .await?;
+        }
         // A delivered event stays delivered: a late report from a worker whose lease
         // ran out must not send it again.
         if status != DeliveryStatus::Delivered.as_str() {
