@@ -56,6 +56,20 @@ pub struct BenchIngestArgs {
     /// them at the end.
     #[arg(long)]
     keep: bool,
+
+    /// Measure peak RSS against input size instead (see `bench_ingest_memory`): each
+    /// size of `--memory-sizes` as many sessions, as one session of message lines and
+    /// as one session record, plus one session of `--short-messages` messages.
+    #[arg(long)]
+    memory: bool,
+
+    /// Input sizes of `--memory`, in MB, comma-separated.
+    #[arg(long, value_name = "MB,…", value_delimiter = ',', default_value = crate::bench_ingest_memory::DEFAULT_SIZES_MB)]
+    memory_sizes: Vec<f64>,
+
+    /// Messages of the short-message session of `--memory` (0: none).
+    #[arg(long, value_name = "N", default_value_t = crate::bench_ingest_memory::DEFAULT_SHORT_MESSAGES)]
+    short_messages: u64,
 }
 
 /// One timed step.
@@ -100,6 +114,15 @@ pub fn cmd_bench_ingest(args: BenchIngestArgs) -> Result<()> {
             .join(format!("run-{}", std::process::id())),
         args.keep,
     )?;
+    if args.memory {
+        return crate::bench_ingest_memory::run(
+            &dream,
+            &scratch.path,
+            &args.memory_sizes,
+            args.short_messages,
+            args.seed,
+        );
+    }
     let workload_path = scratch.path.join("workload.jsonl");
     let db = scratch.path.join("bench.db");
 
@@ -272,18 +295,18 @@ fn run_ingest(dream: &Path, db: &Path, file: &Path) -> Result<IngestRun> {
 
 /// A finished child process.
 #[derive(Debug)]
-struct Measured {
-    success: bool,
-    status: String,
-    elapsed: Duration,
-    peak_rss_bytes: Option<u64>,
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+pub(crate) struct Measured {
+    pub(crate) success: bool,
+    pub(crate) status: String,
+    pub(crate) elapsed: Duration,
+    pub(crate) peak_rss_bytes: Option<u64>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
 }
 
 /// Runs `command` with stdout and stderr captured; times it from spawn to reap and
 /// records its own peak RSS (see the module docs).
-fn run_measured(mut command: Command) -> Result<Measured> {
+pub(crate) fn run_measured(mut command: Command) -> Result<Measured> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

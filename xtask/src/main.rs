@@ -7,12 +7,14 @@
 //! ```text
 //! cargo xtask gen-transcripts --out /tmp/work.jsonl --size-mb 50 --seed 7
 //! cargo xtask bench-ingest --size-mb 20
+//! cargo xtask bench-ingest --memory --memory-sizes 1,4,16
 //! cargo xtask gen-sessions --sessions 10000 --out /tmp/sessions.jsonl
 //! cargo xtask bench-dream --sizes 1000,10000
 //! ```
 
 mod bench_dream;
 mod bench_ingest;
+mod bench_ingest_memory;
 mod eval;
 mod session_workload;
 mod workload;

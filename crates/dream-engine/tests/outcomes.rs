@@ -482,3 +482,70 @@ async fn rubric_criteria_are_compared_and_unknown_ones_stay_unknown() {
         "no session has data for cited_policy: it is not guessed"
     );
 }
+
+#[tokio::test]
+async fn ingested_sessions_carry_their_metrics_from_the_same_transaction() {
+    use dream_engine::outcomes::metrics::{at_ingest, compute};
+
+    let t = temp_store().await;
+    let mut records = sessions("tx", 3, 2);
+    records[0]["messages"] = json!([
+        {"role": "user", "content": "refund order 12", "timestamp": "2026-03-01T10:00:00Z"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "memory", "input": {"command": "view", "path": "/memories"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "is_error": true, "content": "Error: no such path"}]},
+        {"role": "user", "content": "no, use the store credit instead"},
+        {"role": "assistant", "content": "Done.", "timestamp": "2026-03-01T10:01:40Z"}
+    ]);
+    // The third session is invalid: it is stored neither with nor without metrics.
+    records[2]["messages"] = json!([{"role": "robot", "content": "?"}]);
+    let path = t.dir.path().join("tx.jsonl");
+    let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let options = IngestOptions {
+        skip_invalid: true,
+        ..IngestOptions::default()
+    };
+    let report = Ingestor::new(&t.store, options, &NoProgress)
+        .with_metrics(at_ingest)
+        .ingest(&[InputPath::Path(path)])
+        .await
+        .unwrap();
+    assert_eq!((report.counts.created, report.counts.skipped), (2, 1));
+
+    // No refresh: every stored session already has current metrics, and they are
+    // what a refresh from the stored events computes.
+    assert!(
+        t.store
+            .sessions_needing_metrics(dream_engine::outcomes::metrics::DEFINITION_VERSION, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all = t.store.list_sessions(&Default::default()).await.unwrap();
+    assert_eq!(all.len(), 2);
+    for session in &all {
+        let events = t.store.session_events(&session.id, None).await.unwrap();
+        let mut expected = compute(session, &events);
+        expected.sort_by(|a, b| a.0.cmp(&b.0));
+        let stored: Vec<(String, f64)> = t
+            .store
+            .session_metrics(std::slice::from_ref(&session.id))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.name, m.value))
+            .collect();
+        assert_eq!(stored, expected, "{}", session.source_session_id);
+    }
+    let first = all.iter().find(|s| s.source_session_id == "tx-0").unwrap();
+    let values = t
+        .store
+        .session_metrics(std::slice::from_ref(&first.id))
+        .await
+        .unwrap();
+    let get = |name: &str| values.iter().find(|m| m.name == name).map(|m| m.value);
+    assert_eq!(get("memory_lookup_count"), Some(1.0));
+    assert_eq!(get("error_rate"), Some(1.0));
+    assert_eq!(get("duration_secs"), Some(100.0));
+    assert_eq!(refresh(&t.store).await.unwrap().computed, 0);
+}

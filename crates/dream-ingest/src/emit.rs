@@ -79,6 +79,11 @@ impl<'a> Emitter<'a> {
         !self.stopped
     }
 
+    /// Returns whether a session was begun and not yet ended or abandoned.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
     pub fn begin(&mut self, head: SessionHead) -> bool {
         self.open = true;
         self.next_index = 0;

@@ -5,7 +5,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use dream_store::{EventSource, SourceEnd, Store, StoreError, WriteOptions, WriteStatus};
+use dream_store::{
+    EventSource, SessionMetrics, SourceEnd, Store, StoreError, WriteOptions, WriteStatus,
+};
 use dream_types::{Event, SessionId};
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -174,11 +176,15 @@ impl IngestReport {
     }
 }
 
+/// Returns a fresh fold of a session's built-in metrics (see [`Ingestor::with_metrics`]).
+pub type MetricsFactory = fn() -> Box<dyn SessionMetrics>;
+
 /// Ingests transcripts into a store.
 pub struct Ingestor<'a> {
     store: &'a dyn Store,
     options: IngestOptions,
     observer: &'a dyn IngestObserver,
+    metrics: Option<MetricsFactory>,
 }
 
 impl std::fmt::Debug for Ingestor<'_> {
@@ -207,6 +213,7 @@ struct ChannelSource<'a> {
     end: Option<SourceEnd>,
     error: Option<InputError>,
     progress: &'a (dyn Fn(u64) + Sync),
+    metrics: Option<Box<dyn SessionMetrics>>,
 }
 
 impl ChannelSource<'_> {
@@ -255,6 +262,15 @@ impl EventSource for ChannelSource<'_> {
     fn finish(&mut self) -> SourceEnd {
         self.end.take().unwrap_or(SourceEnd::Aborted)
     }
+
+    fn metrics(&mut self) -> Option<&mut dyn SessionMetrics> {
+        // A `match` rather than `as_deref_mut`: the trait object's lifetime must be
+        // shortened to the borrow, which an `Option` map cannot do.
+        match &mut self.metrics {
+            Some(metrics) => Some(metrics.as_mut()),
+            None => None,
+        }
+    }
 }
 
 impl<'a> Ingestor<'a> {
@@ -268,7 +284,18 @@ impl<'a> Ingestor<'a> {
             store,
             options,
             observer,
+            metrics: None,
         }
+    }
+
+    /// Stores each session's built-in metrics in the same transaction as the session,
+    /// folded by a fresh `new()` per session as its events stream in (the engine's
+    /// `outcomes::metrics::at_ingest`). Without it, sessions are stored without
+    /// metrics and a later refresh computes them from the stored events.
+    #[must_use]
+    pub fn with_metrics(mut self, new: MetricsFactory) -> Self {
+        self.metrics = Some(new);
+        self
     }
 
     /// Ingests every input, in order; directories are walked in file-name order.
@@ -383,6 +410,7 @@ impl<'a> Ingestor<'a> {
                         end: None,
                         error: None,
                         progress: &progress,
+                        metrics: self.metrics.map(|new| new()),
                     };
                     let written = self
                         .store

@@ -31,7 +31,7 @@ mod record;
 pub use emit::{CollectSink, Item, Sink};
 pub use error::{IngestError, IngestResult, InputError, InputErrorCode};
 pub use ingestor::{
-    IngestCounts, IngestObserver, IngestOptions, IngestReport, Ingestor, InputPath, NoProgress,
-    SessionReport, SkippedReport,
+    IngestCounts, IngestObserver, IngestOptions, IngestReport, Ingestor, InputPath, MetricsFactory,
+    NoProgress, SessionReport, SkippedReport,
 };
 pub use readers::{DEFAULT_MAX_RECORD_BYTES, ReadOptions, parse_file, read_file};

@@ -2,12 +2,14 @@
 //! record built on them (README, "Canonical JSONL").
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use dream_types::{
     Event, EventKind, MemoryVersionRef, Outcome, OutcomeResult, REJECTION_PREFIX, SessionHead,
-    SourceKind, Timestamp, canonical_json, sha256_hex,
+    SourceKind, Timestamp, canonical_json,
 };
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
 use crate::error::FieldError;
 use crate::json::{Obj, type_name};
@@ -337,28 +339,73 @@ impl MessageConverter {
 /// content block is a tool or thinking block, OpenAI otherwise (the plain-text subset
 /// of the two is the same).
 pub(crate) fn dialect(messages: &[Value]) -> SourceKind {
-    let anthropic = messages.iter().any(|m| {
-        m.get("content")
-            .and_then(Value::as_array)
-            .is_some_and(|blocks| {
-                blocks.iter().any(|b| {
-                    matches!(
-                        b.get("type").and_then(Value::as_str),
-                        Some(
-                            "tool_use"
-                                | "tool_result"
-                                | "thinking"
-                                | "redacted_thinking"
-                                | "compaction"
-                        )
-                    )
-                })
-            })
-    });
-    if anthropic {
+    if messages.iter().any(is_anthropic_message) {
         SourceKind::AnthropicMessages
     } else {
         SourceKind::OpenaiChat
+    }
+}
+
+/// Returns whether one message has a content block only Anthropic Messages has (a
+/// tool, thinking or compaction block); see [`dialect`].
+pub(crate) fn is_anthropic_message(message: &Value) -> bool {
+    message
+        .get("content")
+        .and_then(Value::as_array)
+        .is_some_and(|blocks| {
+            blocks.iter().any(|b| {
+                matches!(
+                    b.get("type").and_then(Value::as_str),
+                    Some(
+                        "tool_use"
+                            | "tool_result"
+                            | "thinking"
+                            | "redacted_thinking"
+                            | "compaction"
+                    )
+                )
+            })
+        })
+}
+
+/// A session record with everything but its messages parsed: what must be known
+/// before its first event is sent. The messages are converted one at a time by
+/// [`SessionRecord::for_each_event`], so a record's events are never all in memory.
+#[derive(Debug)]
+pub(crate) struct SessionRecord<'v> {
+    pub head: SessionHead,
+    pub outcomes: Vec<Outcome>,
+    /// The `system` prompt, sent as the first event.
+    system: Option<Event>,
+    messages: &'v [Value],
+}
+
+impl SessionRecord<'_> {
+    /// Converts the messages in order, handing each event to `each`. Returns
+    /// `Ok(false)` when `each` asked to stop.
+    ///
+    /// # Errors
+    /// The first message that cannot be converted (events before it were handed out).
+    pub fn for_each_event(
+        &mut self,
+        mut each: impl FnMut(Event) -> bool,
+    ) -> Result<bool, FieldError> {
+        if let Some(system) = self.system.take()
+            && !each(system)
+        {
+            return Ok(false);
+        }
+        let mut converter = MessageConverter::default();
+        let mut events = Vec::new();
+        for (i, message) in self.messages.iter().enumerate() {
+            converter.convert(message, &format!("messages[{i}]"), None, &mut events)?;
+            for event in events.drain(..) {
+                if !each(event) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -378,10 +425,23 @@ pub(crate) struct AnonymousIds {
 }
 
 impl AnonymousIds {
-    /// Returns `sha256-<16 hex>` of the conversation, with `-n` for repeats.
+    /// Returns `sha256-<16 hex>` of the conversation (its canonical JSON, hashed a
+    /// message at a time rather than cloned whole), with `-n` for repeats.
     pub fn id_for(&mut self, messages: &[Value]) -> String {
-        let digest = sha256_hex(canonical_json(&Value::Array(messages.to_vec())).as_bytes());
-        let base = format!("sha256-{}", &digest[..16]);
+        let mut hasher = Sha256::new();
+        hasher.update(b"[");
+        for (i, message) in messages.iter().enumerate() {
+            if i > 0 {
+                hasher.update(b",");
+            }
+            hasher.update(canonical_json(message).as_bytes());
+        }
+        hasher.update(b"]");
+        let digest = hasher.finalize();
+        let mut base = String::from("sha256-");
+        for byte in &digest[..8] {
+            let _ = write!(base, "{byte:02x}");
+        }
         let count = self.seen.entry(base.clone()).or_insert(0);
         *count += 1;
         if *count == 1 {
@@ -446,11 +506,11 @@ fn parse_memory_version(value: &Value, path: &str) -> Result<MemoryVersionRef, F
 ///
 /// `forced` fixes the source kind (from `--format`); otherwise it is canonical when the
 /// record has a canonical-only key, else the messages' dialect.
-pub(crate) fn parse_session_record(
-    record: &Value,
+pub(crate) fn parse_session_record<'v>(
+    record: &'v Value,
     forced: Option<SourceKind>,
     anonymous: &mut AnonymousIds,
-) -> Result<ParsedSession, FieldError> {
+) -> Result<SessionRecord<'v>, FieldError> {
     let obj = Obj::new(record, "")?;
     let messages = obj.array("messages")?;
     let source_kind = forced.unwrap_or_else(|| {
@@ -489,20 +549,15 @@ pub(crate) fn parse_session_record(
         source_path: None,
     };
 
-    let mut converter = MessageConverter::default();
-    let mut events = Vec::with_capacity(messages.len() + 1);
-    match obj.get("system") {
-        None => {}
+    let system = match obj.get("system") {
+        None => None,
         Some(system) => {
             let text = content_text(Some(system), "field `system`")?;
             let mut event = Event::new(0, EventKind::System, text);
             event.raw = Some(serde_json::json!({ "system": system }).to_string());
-            events.push(event);
+            Some(event)
         }
-    }
-    for (i, message) in messages.iter().enumerate() {
-        converter.convert(message, &format!("messages[{i}]"), None, &mut events)?;
-    }
+    };
 
     let mut outcomes = match obj.opt_array("outcomes")? {
         Some(items) => parse_outcomes(items, "outcomes")?,
@@ -513,20 +568,53 @@ pub(crate) fn parse_session_record(
     {
         outcomes.push(Outcome::reward(reward));
     }
-    Ok(ParsedSession {
+    Ok(SessionRecord {
         head,
-        events,
         outcomes,
+        system,
+        messages,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dream_types::sha256_hex;
     use serde_json::json;
 
+    /// Parses a record and converts all of its messages.
+    fn parse_all(
+        record: &Value,
+        anonymous: &mut AnonymousIds,
+    ) -> Result<ParsedSession, FieldError> {
+        let mut parsed = parse_session_record(record, None, anonymous)?;
+        let mut events = Vec::new();
+        parsed.for_each_event(|event| {
+            events.push(event);
+            true
+        })?;
+        Ok(ParsedSession {
+            head: parsed.head,
+            events,
+            outcomes: parsed.outcomes,
+        })
+    }
+
     fn parse(record: Value) -> ParsedSession {
-        parse_session_record(&record, None, &mut AnonymousIds::default()).unwrap()
+        parse_all(&record, &mut AnonymousIds::default()).unwrap()
+    }
+
+    #[test]
+    fn anonymous_ids_hash_the_canonical_conversation() {
+        // The id of a record without one must not change between versions: it is the
+        // hash of the messages' canonical JSON array, however it is computed.
+        let messages = vec![
+            json!({"role": "user", "content": "hi", "b": [2, {"z": 1, "a": null}]}),
+            json!({"content": "hello", "role": "assistant"}),
+        ];
+        let whole = sha256_hex(canonical_json(&Value::Array(messages.clone())).as_bytes());
+        let id = AnonymousIds::default().id_for(&messages);
+        assert_eq!(id, format!("sha256-{}", &whole[..16]));
     }
 
     #[test]
@@ -613,29 +701,21 @@ mod tests {
 
     #[test]
     fn errors_name_the_field_and_what_was_found() {
-        let err = parse_session_record(
-            &json!({"messages": "hi"}),
-            None,
-            &mut AnonymousIds::default(),
-        )
-        .unwrap_err();
+        let err = parse_all(&json!({"messages": "hi"}), &mut AnonymousIds::default()).unwrap_err();
         assert_eq!(
             err.message,
             "field `messages` must be an array, found a string"
         );
-        let err = parse_session_record(&json!({"id": "x"}), None, &mut AnonymousIds::default())
-            .unwrap_err();
+        let err = parse_all(&json!({"id": "x"}), &mut AnonymousIds::default()).unwrap_err();
         assert_eq!(err.message, "missing required field `messages`");
-        let err = parse_session_record(
+        let err = parse_all(
             &json!({"messages": [{"role": "robot", "content": "x"}]}),
-            None,
             &mut AnonymousIds::default(),
         )
         .unwrap_err();
         assert!(err.message.contains("messages[0].role"), "{}", err.message);
-        let err = parse_session_record(
+        let err = parse_all(
             &json!({"started_at": "soon", "messages": []}),
-            None,
             &mut AnonymousIds::default(),
         )
         .unwrap_err();
@@ -646,10 +726,10 @@ mod tests {
     fn anonymous_sessions_get_stable_distinct_ids() {
         let record = json!({"messages": [{"role": "user", "content": "hi"}]});
         let mut ids = AnonymousIds::default();
-        let a = parse_session_record(&record, None, &mut ids).unwrap();
-        let b = parse_session_record(&record, None, &mut ids).unwrap();
+        let a = parse_all(&record, &mut ids).unwrap();
+        let b = parse_all(&record, &mut ids).unwrap();
         assert_ne!(a.head.source_session_id, b.head.source_session_id);
-        let again = parse_session_record(&record, None, &mut AnonymousIds::default()).unwrap();
+        let again = parse_all(&record, &mut AnonymousIds::default()).unwrap();
         assert_eq!(a.head.source_session_id, again.head.source_session_id);
     }
 

@@ -6,5 +6,6 @@
 mod common;
 mod errors;
 mod formats;
+mod memory;
 mod real_data;
 mod round_trip;

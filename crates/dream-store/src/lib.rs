@@ -99,6 +99,38 @@ pub trait EventSource: Send {
 
     /// Says how the events ended; called once, after `next_event` returned `None`.
     fn finish(&mut self) -> SourceEnd;
+
+    /// Returns the fold that computes the session's built-in metrics, if the source
+    /// has one. The store pushes every event it reads from the source into it (the
+    /// already-stored prefix of a grown session too) and, when the session is
+    /// written, stores what [`SessionMetrics::finish`] returns in the same
+    /// transaction, so a session never exists without its metrics. Default: none
+    /// (metrics are then computed later, from the stored events).
+    fn metrics(&mut self) -> Option<&mut dyn SessionMetrics> {
+        None
+    }
+}
+
+/// Computes a session's built-in metrics from its events, one event at a time, as
+/// they stream into [`Store::write_session`] (see [`EventSource::metrics`]). The
+/// definitions live in the engine; the store only carries the fold.
+pub trait SessionMetrics: Send {
+    /// Folds in the next event, in index order.
+    fn push(&mut self, event: &Event);
+
+    /// Returns the metrics of `session` (as it is about to be committed: times,
+    /// outcomes and content hash final) from the events pushed so far.
+    fn finish(&mut self, session: &Session) -> BuiltinMetrics;
+}
+
+/// Built-in metric values computed by one version of their definitions, as
+/// [`Store::put_builtin_metrics`] takes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuiltinMetrics {
+    /// Version of the definitions that computed them.
+    pub definition_version: u32,
+    /// `(name, value)` pairs in display order.
+    pub values: Vec<(String, f64)>,
 }
 
 /// How an [`EventSource`] ended.

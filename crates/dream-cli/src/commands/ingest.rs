@@ -130,11 +130,12 @@ pub async fn cmd_ingest(db: &Path, args: IngestArgs, out: Output) -> CliResult<u
     let inputs: Vec<InputPath> = args.paths.iter().map(|p| InputPath::parse(p)).collect();
     let progress = IngestProgress::new(out);
     let result = Ingestor::new(&store, options, &progress)
+        .with_metrics(dream_engine::outcomes::metrics::at_ingest)
         .ingest(&inputs)
         .await;
     progress.finish();
-    // Per-session metrics for outcomes tracking, for what was just stored (and any
-    // session whose metrics are stale); a failure here loses nothing ingested.
+    // Sessions are stored with their metrics; this computes those of sessions stored
+    // before that (or by older definitions). A failure here loses nothing ingested.
     let metrics = match &result {
         Ok(_) => dream_engine::outcomes::metrics::refresh(&store).await,
         Err(_) => Ok(Default::default()),

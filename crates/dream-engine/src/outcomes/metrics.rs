@@ -14,13 +14,16 @@
 
 use std::collections::BTreeMap;
 
-use dream_store::{SessionRef, Store};
+use dream_store::{BuiltinMetrics, SessionMetrics, SessionRef, Store};
 use dream_types::{Event, EventKind, Session, SessionId};
 use serde_json::Value;
 
 use crate::EngineResult;
 use crate::dream::session_failed;
 use crate::signal::cues::is_correction;
+
+/// Events read per query when [`refresh`] recomputes a stored session.
+const REFRESH_PAGE_EVENTS: u32 = 2_000;
 
 /// Version of the definitions above; stored metrics of another version are stale.
 pub const DEFINITION_VERSION: u32 = 1;
@@ -43,55 +46,125 @@ pub fn is_builtin(name: &str) -> bool {
 
 /// Computes the built-in metrics of one session from its events (see the module table).
 pub fn compute(session: &Session, events: &[Event]) -> Vec<(String, f64)> {
-    let mut out: Vec<(String, f64)> = Vec::new();
-    if let Some(failed) = session_failed(session) {
-        out.push(("task_completion".into(), if failed { 0.0 } else { 1.0 }));
+    let mut fold = MetricsFold::default();
+    for event in events {
+        fold.push(event);
     }
-    if let (Some(start), Some(end)) = (session.started_at, session.ended_at) {
-        let secs = (end.unix_micros() - start.unix_micros()) as f64 / 1e6;
-        if secs >= 0.0 {
-            out.push(("duration_secs".into(), secs));
+    fold.values(session)
+}
+
+/// The built-in metrics of one session, folded one event at a time so that a
+/// transcript is never held whole: at ingest (as the events stream into the store,
+/// [`at_ingest`]) and in [`refresh`] (a page of stored events at a time). Holds a few
+/// counters and one entry per model message that reports usage.
+#[derive(Debug, Default, Clone)]
+pub struct MetricsFold {
+    lookups: u64,
+    results: u64,
+    failed_results: u64,
+    user_turns: u64,
+    refusals: u64,
+    corrections: u64,
+    /// The last usage seen of each model message, by message id.
+    usage_by_message: BTreeMap<String, (u64, u64)>,
+    /// Usage of records that name no message, summed.
+    usage_anonymous: (u64, u64),
+    any_usage: bool,
+}
+
+impl MetricsFold {
+    /// Folds in the next event.
+    pub fn push(&mut self, event: &Event) {
+        match event.kind {
+            EventKind::ToolUse if is_memory_lookup(event) => self.lookups += 1,
+            EventKind::ToolResult => {
+                self.results += 1;
+                if event.is_error {
+                    self.failed_results += 1;
+                }
+            }
+            EventKind::UserMessage => {
+                self.user_turns += 1;
+                if event.rejected || is_correction(&event.text) {
+                    self.corrections += 1;
+                }
+            }
+            _ => {}
+        }
+        if event.rejected && event.kind != EventKind::UserMessage {
+            self.refusals += 1;
+        }
+        if let Some((message, pair)) = event_usage(event) {
+            self.any_usage = true;
+            match message {
+                Some(id) => {
+                    self.usage_by_message.insert(id, pair);
+                }
+                None => {
+                    self.usage_anonymous.0 += pair.0;
+                    self.usage_anonymous.1 += pair.1;
+                }
+            }
         }
     }
-    let lookups = events
-        .iter()
-        .filter(|e| e.kind == EventKind::ToolUse && is_memory_lookup(e))
-        .count();
-    out.push(("memory_lookup_count".into(), lookups as f64));
 
-    let results: Vec<&Event> = events
-        .iter()
-        .filter(|e| e.kind == EventKind::ToolResult)
-        .collect();
-    if !results.is_empty() {
-        let failed = results.iter().filter(|e| e.is_error).count();
-        out.push(("error_rate".into(), failed as f64 / results.len() as f64));
+    /// Returns the metrics of `session` from the events folded so far, in the order
+    /// of [`BUILTIN`].
+    pub fn values(&self, session: &Session) -> Vec<(String, f64)> {
+        let mut out: Vec<(String, f64)> = Vec::new();
+        if let Some(failed) = session_failed(session) {
+            out.push(("task_completion".into(), if failed { 0.0 } else { 1.0 }));
+        }
+        if let (Some(start), Some(end)) = (session.started_at, session.ended_at) {
+            let secs = (end.unix_micros() - start.unix_micros()) as f64 / 1e6;
+            if secs >= 0.0 {
+                out.push(("duration_secs".into(), secs));
+            }
+        }
+        out.push(("memory_lookup_count".into(), self.lookups as f64));
+        if self.results > 0 {
+            out.push((
+                "error_rate".into(),
+                self.failed_results as f64 / self.results as f64,
+            ));
+        }
+        if self.user_turns + self.refusals > 0 {
+            out.push((
+                "user_correction_rate".into(),
+                (self.corrections + self.refusals) as f64
+                    / (self.user_turns + self.refusals) as f64,
+            ));
+        }
+        if self.any_usage {
+            let (input, output) = self
+                .usage_by_message
+                .values()
+                .fold(self.usage_anonymous, |(i, o), (a, b)| (i + a, o + b));
+            out.push(("input_tokens".into(), input as f64));
+            out.push(("output_tokens".into(), output as f64));
+        }
+        out
+    }
+}
+
+impl SessionMetrics for MetricsFold {
+    fn push(&mut self, event: &Event) {
+        MetricsFold::push(self, event);
     }
 
-    let user_turns = events
-        .iter()
-        .filter(|e| e.kind == EventKind::UserMessage)
-        .count();
-    let refusals = events
-        .iter()
-        .filter(|e| e.rejected && e.kind != EventKind::UserMessage)
-        .count();
-    let corrections = events
-        .iter()
-        .filter(|e| e.kind == EventKind::UserMessage && (e.rejected || is_correction(&e.text)))
-        .count();
-    if user_turns + refusals > 0 {
-        out.push((
-            "user_correction_rate".into(),
-            (corrections + refusals) as f64 / (user_turns + refusals) as f64,
-        ));
+    fn finish(&mut self, session: &Session) -> BuiltinMetrics {
+        BuiltinMetrics {
+            definition_version: DEFINITION_VERSION,
+            values: self.values(session),
+        }
     }
+}
 
-    if let Some((input, output)) = token_usage(events) {
-        out.push(("input_tokens".into(), input as f64));
-        out.push(("output_tokens".into(), output as f64));
-    }
-    out
+/// Returns a fresh fold of the built-in metrics for one session, for
+/// `Ingestor::with_metrics` (dream-ingest): the session and its metrics are then
+/// stored in one transaction.
+pub fn at_ingest() -> Box<dyn SessionMetrics> {
+    Box::new(MetricsFold::default())
 }
 
 /// Returns whether a tool call reads memory.
@@ -123,46 +196,38 @@ fn is_memory_lookup(event: &Event) -> bool {
     false
 }
 
-/// Sums model usage over the session's model messages, each message once (the last
-/// record of a message carries its final output count). `None` without any usage.
-fn token_usage(events: &[Event]) -> Option<(u64, u64)> {
-    let mut by_message: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut anonymous: Vec<(u64, u64)> = Vec::new();
-    for event in events {
-        let Some(raw) = event.raw.as_deref() else {
-            continue;
-        };
-        if !raw.contains("\"usage\"") {
-            continue;
-        }
-        let Ok(record) = serde_json::from_str::<Value>(raw) else {
-            continue;
-        };
-        let message = record.get("message").unwrap_or(&record);
-        let Some(usage) = message.get("usage").or_else(|| record.get("usage")) else {
-            continue;
-        };
-        let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
-        let input = count("input_tokens")
-            + count("cache_creation_input_tokens")
-            + count("cache_read_input_tokens");
-        let pair = (input, count("output_tokens"));
-        match message.get("id").and_then(Value::as_str) {
-            Some(id) => {
-                by_message.insert(id.to_owned(), pair);
-            }
-            None => anonymous.push(pair),
-        }
-    }
-    if by_message.is_empty() && anonymous.is_empty() {
+/// Returns the model usage an event's source record reports, with the id of its
+/// model message when it names one (the last record of a message carries its final
+/// output count, so a later record of the same message replaces an earlier one).
+fn event_usage(event: &Event) -> Option<(Option<String>, (u64, u64))> {
+    let raw = event.raw.as_deref()?;
+    if !raw.contains("\"usage\"") {
         return None;
     }
-    Some(
-        by_message
+    let record = serde_json::from_str::<Value>(raw).ok()?;
+    let message = record.get("message").unwrap_or(&record);
+    let usage = message.get("usage").or_else(|| record.get("usage"))?;
+    let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let input = count("input_tokens")
+        + count("cache_creation_input_tokens")
+        + count("cache_read_input_tokens");
+    let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+    Some((id, (input, count("output_tokens"))))
+}
+
+/// Sums model usage over the session's model messages, each message once. `None`
+/// without any usage.
+#[cfg(test)]
+fn token_usage(events: &[Event]) -> Option<(u64, u64)> {
+    let mut fold = MetricsFold::default();
+    for event in events {
+        fold.push(event);
+    }
+    fold.any_usage.then(|| {
+        fold.usage_by_message
             .values()
-            .chain(anonymous.iter())
-            .fold((0, 0), |(i, o), (a, b)| (i + a, o + b)),
-    )
+            .fold(fold.usage_anonymous, |(i, o), (a, b)| (i + a, o + b))
+    })
 }
 
 /// What [`refresh`] did.
@@ -196,8 +261,21 @@ pub async fn refresh(store: &dyn Store) -> EngineResult<RefreshReport> {
 
 async fn refresh_one(store: &dyn Store, id: &SessionId) -> EngineResult<()> {
     let session = store.get_session(&SessionRef::Id(id.clone())).await?;
-    let events = store.session_events(id, None).await?;
-    let metrics = compute(&session, &events);
+    // A page of events at a time: a session of 300,000 events is never loaded whole.
+    let mut fold = MetricsFold::default();
+    let mut start = 0_u32;
+    loop {
+        let end = start.saturating_add(REFRESH_PAGE_EVENTS);
+        let page = store.session_events(id, Some(start..end)).await?;
+        for event in &page {
+            fold.push(event);
+        }
+        if page.len() < REFRESH_PAGE_EVENTS as usize || end == u32::MAX {
+            break;
+        }
+        start = end;
+    }
+    let metrics = fold.values(&session);
     store
         .put_builtin_metrics(id, DEFINITION_VERSION, &session.content_hash, &metrics)
         .await?;

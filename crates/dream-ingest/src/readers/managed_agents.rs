@@ -173,9 +173,6 @@ pub(super) fn read_events(ctx: &FileContext<'_>, emit: &mut Emitter<'_>) -> Resu
     let mut failed = false;
     let mut number = 0_usize;
     ctx.for_each_record(emit, |emit, value, info| {
-        if failed {
-            return true;
-        }
         // A list page holds several events.
         let events: Vec<&Value> = match value.get("data").and_then(Value::as_array) {
             Some(data) if value.get("type").is_none() => data.iter().collect(),
@@ -191,17 +188,19 @@ pub(super) fn read_events(ctx: &FileContext<'_>, emit: &mut Emitter<'_>) -> Resu
                 }
                 Ok(None) => {}
                 Err(err) => {
+                    // The session is abandoned; nothing after this event belongs to one.
                     failed = true;
-                    return emit.invalid(
+                    emit.invalid(
                         err.at(ctx.label, Some(info.line))
                             .in_session(ctx.stem.clone()),
                     );
+                    return false;
                 }
             }
         }
         true
     })?;
-    if !failed {
+    if !failed && emit.is_open() {
         emit.end(converter.outcomes());
     }
     Ok(())

@@ -202,7 +202,9 @@ impl FileContext<'_> {
     }
 
     /// Reads every record, parsed, and hands it to `each` with its position.
-    /// Bad records go to `on_bad`. Stops when either returns false.
+    /// A bad record is sent as `Invalid`; when a session is open it abandons that
+    /// session, and reading stops there (what follows belongs to a session that will
+    /// not be stored). Stops when `each` or the sink returns false.
     fn for_each_record(
         &self,
         emit: &mut Emitter<'_>,
@@ -218,7 +220,8 @@ impl FileContext<'_> {
                 Err(err) => {
                     let fatal = err.code == InputErrorCode::Io
                         || (err.code == InputErrorCode::InvalidJson
-                            && self.layout != Layout::Lines);
+                            && self.layout != Layout::Lines)
+                        || emit.is_open();
                     if !emit.invalid(err) || fatal {
                         break;
                     }
@@ -231,7 +234,10 @@ impl FileContext<'_> {
             }
             let keep_going = match parse_record(&buf, info, self.label) {
                 Ok(value) => each(emit, value, info),
-                Err(err) => emit.invalid(err),
+                Err(err) => {
+                    let was_open = emit.is_open();
+                    emit.invalid(err) && !was_open
+                }
             };
             if !keep_going {
                 break;
@@ -330,6 +336,9 @@ fn read_file_inner(
             )
         })?,
     };
+    // The first record is read again by the reader; holding this copy meanwhile would
+    // double the memory of a file that is one large record.
+    drop(first);
     match shape {
         Shape::SessionRecords => sessions::read_session_records(&ctx, emit),
         Shape::MessageList => sessions::read_message_list(&ctx, emit),

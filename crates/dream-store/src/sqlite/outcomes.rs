@@ -1,7 +1,7 @@
 //! Outcomes tracking in SQLite: configuration, session metrics, regression checks.
 
 use dream_types::{MemoryStoreId, MetricSource, RegressionCheck, SessionId, SessionMetric};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::dream::from_json;
 use super::memory::{json, not_found};
@@ -37,9 +37,32 @@ impl SqliteStore {
         if exists.is_none() {
             return Err(not_found("session", session));
         }
+        Self::write_builtin_metrics(
+            &mut tx,
+            session.as_str(),
+            definition_version,
+            content_hash,
+            metrics,
+            &now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces a session's built-in metrics inside `tx` (the session's own write
+    /// transaction at ingest, or [`Self::put_builtin_metrics_impl`]'s).
+    pub(super) async fn write_builtin_metrics(
+        tx: &mut Transaction<'static, Sqlite>,
+        session: &str,
+        definition_version: u32,
+        content_hash: &str,
+        metrics: &[(String, f64)],
+        now: &str,
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM session_metrics WHERE session_id = ? AND source = 'builtin'")
-            .bind(session.as_str())
-            .execute(&mut *tx)
+            .bind(session)
+            .execute(&mut **tx)
             .await?;
         for (name, value) in metrics {
             sqlx::query(
@@ -49,12 +72,12 @@ impl SqliteStore {
                  source = 'builtin', definition_version = excluded.definition_version, \
                  recorded_at = excluded.recorded_at",
             )
-            .bind(session.as_str())
+            .bind(session)
             .bind(name)
             .bind(value)
             .bind(i64::from(definition_version))
-            .bind(&now)
-            .execute(&mut *tx)
+            .bind(now)
+            .execute(&mut **tx)
             .await?;
         }
         sqlx::query(
@@ -63,13 +86,12 @@ impl SqliteStore {
              definition_version = excluded.definition_version, content_hash = excluded.content_hash, \
              computed_at = excluded.computed_at",
         )
-        .bind(session.as_str())
+        .bind(session)
         .bind(i64::from(definition_version))
         .bind(content_hash)
-        .bind(&now)
-        .execute(&mut *tx)
+        .bind(now)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

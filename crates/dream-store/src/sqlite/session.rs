@@ -155,6 +155,9 @@ impl SqliteStore {
             }
         };
         while let Some(event) = events.next_event().await {
+            if let Some(metrics) = events.metrics() {
+                metrics.push(&event);
+            }
             match merge.accept(&event)? {
                 MergeStep::AlreadyStored => {}
                 MergeStep::Diverged => {
@@ -285,6 +288,28 @@ impl SqliteStore {
             .bind(outcome.value)
             .bind(&outcome.explanation)
             .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(metrics) = events.metrics() {
+            // The session as it is about to be committed, so the metrics see exactly
+            // what a later read of the session would.
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.id = ?"
+            )))
+            .bind(&session_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut stored = session_from_row(&row)?;
+            stored.outcomes = outcomes;
+            let computed = metrics.finish(&stored);
+            Self::write_builtin_metrics(
+                &mut tx,
+                &session_id,
+                computed.definition_version,
+                &finished.content_hash,
+                &computed.values,
+                &now,
+            )
             .await?;
         }
         tx.commit().await?;

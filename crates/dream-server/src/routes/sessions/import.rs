@@ -3,20 +3,20 @@
 //! standard input: the same detection, validation, error codes and idempotence, and
 //! the same report as `dream ingest --json`.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::{HeaderMap, StatusCode};
 use dream_ingest::{
     DEFAULT_MAX_RECORD_BYTES, IngestCounts, IngestOptions, IngestReport, Ingestor, InputError,
     Item, NoProgress, ReadOptions, SessionReport, Sink, SkippedReport, read_file,
 };
 use dream_types::SourceKind;
-use rand::RngCore as _;
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt as _;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -148,40 +148,68 @@ fn skipped_message(skipped: &SkippedReport) -> String {
     format!("{}: {}", location(skipped.line), http_words(inner))
 }
 
-/// A temporary file holding a request body, removed when dropped.
-struct Spool {
-    path: PathBuf,
+/// Says that a body is over the server's limit.
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request_too_large",
+        "request body is larger than the server's limit (--max-body-bytes); split the \
+         transcript and import the parts (a grown session is appended)",
+    )
 }
 
-impl Spool {
-    /// Writes `bytes` to a new private file in the system's temporary directory.
-    fn write(bytes: &[u8]) -> std::io::Result<Self> {
-        let mut random = [0u8; 12];
-        rand::rng().fill_bytes(&mut random);
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let path = std::env::temp_dir().join(format!("dream-import-{name}.body"));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&path)?;
-        let spool = Self { path };
-        file.write_all(bytes)?;
-        file.sync_data()?;
-        Ok(spool)
+/// Writes a request body to a new private temporary file chunk by chunk as it
+/// arrives, so that memory holds one chunk of it, never the body. The file is
+/// removed when the returned handle drops.
+///
+/// # Errors
+/// 413 `request_too_large` as soon as more than `max_bytes` arrived (or the declared
+/// `Content-Length` says so, before reading anything); 400 when the client's body
+/// fails mid-way; 500 when the temporary file cannot be written.
+async fn spool_body(
+    body: Body,
+    declared_bytes: Option<u64>,
+    max_bytes: usize,
+) -> ApiResult<tempfile::NamedTempFile> {
+    let max_bytes = u64::try_from(max_bytes).unwrap_or(u64::MAX);
+    if declared_bytes.is_some_and(|declared| declared > max_bytes) {
+        return Err(too_large());
     }
-
-    fn path(&self) -> &Path {
-        &self.path
-    }
+    let spool_error =
+        |err: std::io::Error| ApiError::internal(format!("cannot spool the request body: {err}"));
+    let temp = tokio::task::spawn_blocking(|| {
+        tempfile::Builder::new()
+            .prefix("dream-import-")
+            .suffix(".body")
+            .tempfile()
+    })
+    .await
+    .map_err(|err| ApiError::internal(format!("cannot spool the request body: {err}")))?
+    .map_err(spool_error)?;
+    let mut file = tokio::fs::File::from_std(temp.as_file().try_clone().map_err(spool_error)?);
+    write_chunks(body, max_bytes, &mut file).await?;
+    Ok(temp)
 }
 
-impl Drop for Spool {
-    fn drop(&mut self) {
-        if let Err(err) = std::fs::remove_file(&self.path) {
-            tracing::warn!(path = %self.path.display(), error = %err, "cannot remove spooled import body");
+/// Copies `body` into `file` one chunk at a time; returns the bytes written.
+async fn write_chunks(body: Body, max_bytes: u64, file: &mut tokio::fs::File) -> ApiResult<u64> {
+    let spool_error =
+        |err: std::io::Error| ApiError::internal(format!("cannot spool the request body: {err}"));
+    let mut chunks = body.into_data_stream();
+    let mut written = 0_u64;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk
+            .map_err(|err| ApiError::invalid(format!("cannot read the request body: {err}")))?;
+        written += chunk.len() as u64;
+        if written > max_bytes {
+            return Err(too_large());
         }
+        // Flushed before the next chunk is read: tokio's file would otherwise keep
+        // writing in the background while more of the body piles up.
+        file.write_all(&chunk).await.map_err(spool_error)?;
+        file.flush().await.map_err(spool_error)?;
     }
+    Ok(written)
 }
 
 /// Keeps the first invalid item a reader reports and stops it there.
@@ -255,21 +283,15 @@ fn input_error(err: &InputError) -> ApiError {
 pub(super) async fn import(
     State(state): State<AppState>,
     Query(query): Query<ImportQuery>,
-    body: Result<Bytes, BytesRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> ApiResult<axum::Json<ImportOut>> {
     let format = query.format.as_deref().map(parse_format).transpose()?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request_too_large",
-                "request body is larger than the server's limit (--max-body-bytes); split the \
-                 transcript and import the parts (a grown session is appended)",
-            )
-        } else {
-            ApiError::invalid(format!("cannot read the request body: {rejection}"))
-        }
-    })?;
+    let declared_bytes = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let spool = spool_body(body, declared_bytes, state.config().max_body_bytes).await?;
     let skip_invalid = query.skip_invalid.unwrap_or(false);
     let memory_version = match (query.memory_store_id, query.memory_version) {
         (None, None) => None,
@@ -299,10 +321,6 @@ pub(super) async fn import(
         max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         memory_version,
     };
-    let spool = tokio::task::spawn_blocking(move || Spool::write(&body))
-        .await
-        .map_err(|err| ApiError::internal(format!("cannot spool the request body: {err}")))?
-        .map_err(|err| ApiError::internal(format!("cannot spool the request body: {err}")))?;
     if !skip_invalid && let Some(err) = first_invalid(spool.path().to_owned(), read.clone()).await?
     {
         return Err(input_error(&err));
@@ -313,6 +331,7 @@ pub(super) async fn import(
         replace: query.replace.unwrap_or(false),
     };
     let report = Ingestor::new(state.store(), options, &NoProgress)
+        .with_metrics(dream_engine::outcomes::metrics::at_ingest)
         .ingest_spooled(spool.path())
         .await?;
     drop(spool);
@@ -376,12 +395,71 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_spooled_body_is_removed_when_dropped() {
-        let spool = Spool::write(b"{}").unwrap_or_else(|e| panic!("{e}"));
+    /// A body of `chunks`; before yielding chunk n+1 it checks that the first n
+    /// chunks are already in `spool`, so a handler that collected the body before
+    /// writing it would fail here.
+    fn checked_body(spool: PathBuf, chunks: Vec<Vec<u8>>) -> Body {
+        let stream = futures::stream::iter(chunks.into_iter().enumerate().scan(
+            0_usize,
+            move |sent, (i, chunk)| {
+                let on_disk = std::fs::metadata(&spool).map(|m| m.len()).unwrap_or(0);
+                if i > 0 && on_disk != *sent as u64 {
+                    return Some(Err(std::io::Error::other(format!(
+                        "chunk {i} requested with {on_disk} of {sent} bytes on disk"
+                    ))));
+                }
+                *sent += chunk.len();
+                Some(Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)))
+            },
+        ));
+        Body::from_stream(stream)
+    }
+
+    #[tokio::test]
+    async fn a_body_reaches_the_spool_chunk_by_chunk_never_whole() {
+        let temp = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+        let chunks: Vec<Vec<u8>> = (0..8).map(|i| vec![b'a' + i; 64 * 1024]).collect();
+        let body = checked_body(temp.path().to_owned(), chunks.clone());
+        let mut file =
+            tokio::fs::File::from_std(temp.as_file().try_clone().unwrap_or_else(|e| panic!("{e}")));
+        let written = write_chunks(body, 1 << 20, &mut file)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(written, 8 * 64 * 1024);
+        assert_eq!(
+            std::fs::read(temp.path()).unwrap_or_default(),
+            chunks.concat()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_413_without_a_content_length() {
+        let temp = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+        let chunks: Vec<Vec<u8>> = (0..4).map(|_| vec![b'x'; 1000]).collect();
+        let body = checked_body(temp.path().to_owned(), chunks);
+        let mut file =
+            tokio::fs::File::from_std(temp.as_file().try_clone().unwrap_or_else(|e| panic!("{e}")));
+        let err = write_chunks(body, 2500, &mut file)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a body over the limit was accepted"));
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(std::fs::metadata(temp.path()).map(|m| m.len()).unwrap_or(0) <= 2500);
+    }
+
+    #[tokio::test]
+    async fn the_spool_file_is_removed_when_dropped() {
+        let spool = spool_body(Body::from("{}"), None, 100)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.message));
         let path = spool.path().to_owned();
         assert_eq!(std::fs::read(&path).unwrap_or_default(), b"{}");
         drop(spool);
         assert!(!path.exists());
+        let err = spool_body(Body::from("{}"), Some(101), 100)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a declared length over the limit was accepted"));
+        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 }
