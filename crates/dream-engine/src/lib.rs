@@ -45,6 +45,7 @@ pub mod outcomes;
 pub mod pattern;
 pub mod review;
 pub mod signal;
+pub mod similarity;
 pub mod stats;
 
 pub use error::{EngineError, EngineResult};

@@ -10,3 +10,5 @@ mod history;
 mod outcomes;
 mod properties;
 mod report_chromium;
+mod signals_fixtures;
+mod signals_real;
