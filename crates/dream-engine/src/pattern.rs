@@ -413,9 +413,13 @@ fn build(
             evidence,
         })
         .collect();
+    // On a tie, a fix that names what to do ("locate it with `Glob` first") goes
+    // before a retry that only changed an argument.
+    let generic = |f: &FixSummary| f.description.contains(" again with ");
     fixes.sort_by(|a, b| {
         b.sessions
             .cmp(&a.sessions)
+            .then(generic(a).cmp(&generic(b)))
             .then(a.description.cmp(&b.description))
     });
 

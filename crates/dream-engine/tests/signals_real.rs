@@ -120,13 +120,14 @@ async fn a_missing_file_is_located_with_glob_in_the_claude_code_data() {
         .iter()
         .find(|p| p.kind == SignalKind::ToolError && p.label == "file does not exist.")
         .expect("the Read pattern");
-    assert!(
-        read.fixes
-            .iter()
-            .any(|f| f.description == "locate it with `Glob` first" && f.sessions == 1),
+    // One session located the file with Glob, another read some other file: the fix
+    // that names what to do is the one a lesson shows first.
+    assert_eq!(
+        read.fixes[0].description, "locate it with `Glob` first",
         "{:#?}",
         read.fixes
     );
+    assert_eq!(read.fixes[0].sessions, 1);
     let edit_fixes: Vec<&str> = patterns
         .iter()
         .filter(|p| p.label.starts_with("string to replace not found"))

@@ -338,6 +338,21 @@ impl Targets {
         }
     }
 
+    /// Adds the string values of a tool input, nested objects and arrays included
+    /// (a booking's `flights: [{flight_number, date}]`), a few levels deep.
+    fn add_values(&mut self, value: &serde_json::Value, depth: usize) {
+        match value {
+            serde_json::Value::String(s) if depth > 0 => self.add(s),
+            serde_json::Value::Array(items) if depth < 4 => {
+                items.iter().for_each(|v| self.add_values(v, depth + 1));
+            }
+            serde_json::Value::Object(map) if depth < 4 => {
+                map.values().for_each(|v| self.add_values(v, depth + 1));
+            }
+            _ => {}
+        }
+    }
+
     fn of(call: &Call<'_>) -> Self {
         let mut out = Self::default();
         match &call.command {
@@ -362,22 +377,7 @@ impl Targets {
                     }
                 }
             }
-            None => {
-                if let serde_json::Value::Object(map) = &call.input {
-                    for value in map.values() {
-                        match value {
-                            serde_json::Value::String(s) => out.add(s),
-                            serde_json::Value::Array(items) => {
-                                items
-                                    .iter()
-                                    .filter_map(|v| v.as_str())
-                                    .for_each(|s| out.add(s));
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-            }
+            None => out.add_values(&call.input, 0),
         }
         out
     }
@@ -445,6 +445,18 @@ fn is_retry_of(failed: &Call<'_>, later: &Call<'_>) -> bool {
     later.tool == failed.tool && later.actions.iter().any(|a| failed.actions.contains(a))
 }
 
+/// The argument that says what a call acts on: the command of a shell call, else the
+/// first string value of its input (`file_path`, `pattern`), else its whole input.
+fn main_argument(call: &Call<'_>) -> String {
+    if let Some(command) = &call.command {
+        return clean_command(command);
+    }
+    call.input
+        .as_object()
+        .and_then(|map| map.values().find_map(serde_json::Value::as_str))
+        .map_or_else(|| call.display_input(), str::to_owned)
+}
+
 fn shell_word(call: &Call<'_>) -> String {
     match &call.command {
         Some(command) => clean_command(command),
@@ -483,7 +495,7 @@ fn substitute_fix(calls: &[Call<'_>], i: usize, session: &Session) -> Option<Fix
                 .cloned()
                 .unwrap_or_default();
             let example = truncate_chars(
-                &format!("use `{replacement}` instead (`{}`)", clean_command(command)),
+                &format!("use `{replacement}` instead: `{}`", clean_command(command)),
                 240,
             )
             .to_owned();
@@ -500,9 +512,9 @@ fn substitute_fix(calls: &[Call<'_>], i: usize, session: &Session) -> Option<Fix
 /// The fix of a failure found through its target: the first successful call of
 /// another tool (or, for shell calls, another action) within [`TARGET_WINDOW`] calls
 /// that acts on the same target, before any retry of the failed call. A locator
-/// (`Glob`, `Grep`, `find`, `ls`) is a fix by itself ("locate it with `Glob`
-/// first"); another call is one only when the failed call then worked on the same
-/// target ("call `Read` first").
+/// (`Glob`, `Grep`, `find`, `ls`) fixes a failure that says something is not there
+/// ("locate it with `Glob` first"); another call fixes a failed tool call (not a
+/// shell command) that then worked on the same target ("call `Read` first").
 fn target_fix(calls: &[Call<'_>], i: usize, session: &Session) -> Option<Fix> {
     let failed = &calls[i];
     let result = failed.result?;
@@ -528,20 +540,17 @@ fn target_fix(calls: &[Call<'_>], i: usize, session: &Session) -> Option<Fix> {
         }
         let what = shell_word(later);
         if is_locator(later) {
+            // Finding where something is fixes only a failure to find it.
+            if !not_found {
+                continue;
+            }
             let tool = if later.command.is_some() {
                 later.actions.first().cloned().unwrap_or_default()
             } else {
                 later.tool.clone()
             };
             let example = truncate_chars(
-                &format!(
-                    "locate it with `{tool}` first (`{}`)",
-                    if later.command.is_some() {
-                        what
-                    } else {
-                        later.display_input()
-                    }
-                ),
+                &format!("locate it with `{tool}` first: `{}`", main_argument(later)),
                 240,
             )
             .to_owned();
@@ -554,9 +563,12 @@ fn target_fix(calls: &[Call<'_>], i: usize, session: &Session) -> Option<Fix> {
         let retried = calls.iter().skip(j + 1).take(RECOVERY_WINDOW).any(|again| {
             is_retry_of(failed, again)
                 && again.succeeded()
-                && shares_target(&failed_targets, &Targets::of(again), "", false)
+                && shares_target(&failed_targets, &Targets::of(again), &result.text, false)
         });
-        if !retried {
+        // A shell command that failed and later worked was fixed by what ran in
+        // between; the same-tool rule names those steps. Here only tool calls
+        // (an `Edit` that needed a `Read`) count.
+        if !retried || failed.command.is_some() {
             continue;
         }
         let (description, example) = match &later.command {
@@ -566,7 +578,7 @@ fn target_fix(calls: &[Call<'_>], i: usize, session: &Session) -> Option<Fix> {
             ),
             None => (
                 format!("call `{}` first", later.tool),
-                format!("call `{}` first (`{}`)", later.tool, later.display_input()),
+                format!("call `{}` first: `{}`", later.tool, main_argument(later)),
             ),
         };
         return Some(Fix {
@@ -578,13 +590,18 @@ fn target_fix(calls: &[Call<'_>], i: usize, session: &Session) -> Option<Fix> {
     None
 }
 
-/// Words of errors that say something is not where it was looked for.
-const SALIENT_NOT_FOUND: [&str; 5] = [
+/// Words of errors that say something is not where it was looked for (or is not what
+/// was expected there).
+const SALIENT_NOT_FOUND: [&str; 9] = [
     "no such file",
     "not found",
     "does not exist",
     "enoent",
     "cannot find",
+    "eisdir",
+    "is a directory",
+    "not a directory",
+    "could not resolve",
 ];
 
 /// Finds the fix of the failed call `i`. The rules, in order (the first that applies
@@ -1169,6 +1186,58 @@ mod tests {
         let fix = signals[0].fix.as_ref().expect("a fix");
         assert_eq!(fix.description, "call `Read` first");
         assert_eq!(fix.pointer.event_index, 4);
+    }
+
+    #[test]
+    fn a_failing_test_run_is_not_fixed_by_editing_the_file_it_names() {
+        let test = "test/app_test.exs";
+        let events = vec![
+            call(0, "a", &format!("mix test {test}")),
+            result(
+                1,
+                "a",
+                &format!(
+                    "Exit code 2\n  1) test renders ({test}:12)\n     Assertion with == failed"
+                ),
+                true,
+            ),
+            tool_call(
+                2,
+                "b",
+                "Edit",
+                serde_json::json!({"file_path": test, "old_string": "a", "new_string": "b"}),
+            ),
+            tool_result(
+                3,
+                "b",
+                "Edit",
+                "The file has been updated successfully.",
+                false,
+            ),
+            tool_call(
+                4,
+                "c",
+                "Grep",
+                serde_json::json!({"pattern": "renders", "path": test}),
+            ),
+            tool_result(5, "c", "Grep", "12: test renders", false),
+            call(6, "d", &format!("mix test {test}")),
+            result(7, "d", "1 test, 0 failures", false),
+        ];
+        let signals = extract(&session(), &events, &[]);
+        assert_eq!(errors(&signals).len(), 1);
+        for fix in signals.iter().filter_map(|s| s.fix.as_ref()) {
+            assert!(
+                !fix.description.contains("Edit") && !fix.description.contains("locate"),
+                "a test failure is not a missing file: {}",
+                fix.description
+            );
+        }
+        // Without the target rule's limits, the Edit (same path) would have been the fix.
+        assert!(
+            signals.iter().all(|s| s.kind != SignalKind::Recovery),
+            "an identical re-run after editing is no fix of the command: {signals:?}"
+        );
     }
 
     #[test]
