@@ -47,6 +47,7 @@ pub mod pattern;
 pub mod provenance;
 pub mod review;
 pub mod signal;
+pub mod similarity;
 pub mod stats;
 
 pub use error::{EngineError, EngineResult};

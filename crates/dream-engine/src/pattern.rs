@@ -2,7 +2,12 @@
 //! scope, and the gate verdict that decides whether a pattern becomes a lesson.
 //!
 //! Clustering is two-step: by exact key (the normalised signature or text), then by
-//! text similarity of the keys ([`crate::minhash`]), never by comparing all pairs.
+//! text similarity: tool-error signatures by MinHash ([`crate::minhash`]), and the
+//! statements of preferences and corrections by paraphrase similarity
+//! ([`crate::similarity`]: stems, stop words, abbreviations, character n-gram TF-IDF),
+//! so that "Confirm the order number before cancelling." and "Cancellations: verify
+//! the order no. first." gather their support in one pattern. Neither compares all
+//! pairs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::minhash::{cluster, shingles};
 use crate::signal::{Pointer, Signal, SignalKind};
+use crate::similarity::Similarity;
 use crate::stats::outcome_stats;
 
 /// What the miner needs to know about each session of the window.
@@ -78,6 +84,21 @@ pub struct FixSummary {
     pub evidence: Pointer,
 }
 
+/// One named check of a multi-check step (a pre-commit hook's `[DIALYZER]`) and
+/// what its failures cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckSummary {
+    /// The check's name as the tool prints it (`DIALYZER`).
+    pub name: String,
+    /// Failed runs of the step that reported this check.
+    pub failures: u64,
+    /// Distinct top-level sessions with such a failure.
+    pub sessions: u64,
+    /// Of those failures, the ones followed by another run of the same command in the
+    /// same session: the retries the check cost.
+    pub retries: u64,
+}
+
 /// Signals that recur, and what the gates make of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
@@ -101,6 +122,9 @@ pub struct Pattern {
     pub stats: Option<OutcomeStats>,
     /// Fixes that worked (tool errors), most common first.
     pub fixes: Vec<FixSummary>,
+    /// For a step that runs named checks (a pre-commit hook): each check that failed,
+    /// most failures first. Empty otherwise.
+    pub checks: Vec<CheckSummary>,
     /// Where the lesson applies.
     pub scope: Scope,
     /// Distinct users of the pattern ÷ distinct users of the window.
@@ -120,12 +144,18 @@ impl Pattern {
     }
 }
 
+/// Paraphrase similarity ([`Similarity::score`]) at which two statements of a
+/// preference or a correction are one pattern. Measured on labelled pairs in
+/// `similarity.rs`'s tests: paraphrases score 0.75–1, look-alikes that differ in
+/// the word that matters ("before cancelling" / "before shipping") 0.5 or less.
+pub const PARAPHRASE_THRESHOLD: f64 = 0.6;
+
 /// Similarity above which two keys of a kind are one pattern.
 fn merge_threshold(kind: SignalKind) -> Option<f64> {
     match kind {
         // Signatures are already normalised; only near-identical ones merge.
         SignalKind::ToolError => Some(0.75),
-        SignalKind::Correction | SignalKind::Preference => Some(0.5),
+        SignalKind::Correction | SignalKind::Preference => Some(PARAPHRASE_THRESHOLD),
         SignalKind::Recovery | SignalKind::Rejection | SignalKind::Fact => None,
     }
 }
@@ -193,6 +223,26 @@ pub fn mine(
             .map(|(_, key)| key)
             .collect();
         let clusters: Vec<usize> = match merge_threshold(kind) {
+            Some(threshold) if matches!(kind, SignalKind::Preference | SignalKind::Correction) => {
+                // The statement as written (first occurrence of each key): the
+                // abbreviations and accents that the key's normalisation removed
+                // still help.
+                let texts: Vec<&str> = keys
+                    .iter()
+                    .map(|k| {
+                        by_key[&(kind, (*k).clone())]
+                            .first()
+                            .map_or(key_text(k), |o| o.signal.text.as_str())
+                    })
+                    .collect();
+                let mut roots: Vec<usize> = (0..keys.len()).collect();
+                for group in Similarity::new(&texts).groups(threshold) {
+                    for &member in &group {
+                        roots[member] = group[0];
+                    }
+                }
+                roots
+            }
             Some(threshold) => {
                 let items: Vec<_> = keys.iter().map(|k| shingles(key_text(k))).collect();
                 cluster(&items, threshold)
@@ -363,9 +413,13 @@ fn build(
             evidence,
         })
         .collect();
+    // On a tie, a fix that names what to do ("locate it with `Glob` first") goes
+    // before a retry that only changed an argument.
+    let generic = |f: &FixSummary| f.description.contains(" again with ");
     fixes.sort_by(|a, b| {
         b.sessions
             .cmp(&a.sessions)
+            .then(generic(a).cmp(&generic(b)))
             .then(a.description.cmp(&b.description))
     });
 
@@ -404,8 +458,35 @@ fn build(
             Scope::General
         };
 
+    let mut checks: BTreeMap<&str, (u64, BTreeSet<&SessionId>, u64)> = BTreeMap::new();
+    for o in &occurrences {
+        for name in &o.signal.checks {
+            let entry = checks.entry(name.as_str()).or_default();
+            entry.0 += 1;
+            entry.1.insert(&o.session);
+            entry.2 += u64::from(o.signal.retried);
+        }
+    }
+    let mut checks: Vec<CheckSummary> = checks
+        .into_iter()
+        .map(|(name, (failures, sessions, retries))| CheckSummary {
+            name: name.to_owned(),
+            failures,
+            sessions: sessions.len() as u64,
+            retries,
+        })
+        .collect();
+    checks.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.name.cmp(&b.name)));
+
+    // A timeout or a rate limit is not the agent's mistake, unless something was seen
+    // to fix it or sessions that meet it fail more often.
+    let transient = kind == SignalKind::ToolError
+        && occurrences.iter().all(|o| o.signal.transient)
+        && fixes.is_empty()
+        && !stats.as_ref().is_some_and(|s| s.significant);
     let enough = support.sessions >= config.min_support;
     let verdict = match kind {
+        _ if transient => Verdict::HeldBack(HeldBackReason::Transient),
         SignalKind::Preference | SignalKind::Correction => {
             if !enough {
                 Verdict::HeldBack(HeldBackReason::BelowMinSupport)
@@ -438,8 +519,147 @@ fn build(
         last_seen: times.iter().max().copied(),
         stats,
         fixes,
+        checks,
         scope,
         user_share,
         verdict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::Fix;
+
+    fn info(i: usize) -> SessionInfo {
+        SessionInfo {
+            id: format!("sesn_{i:04}").parse().unwrap(),
+            source_session_id: format!("s{i}"),
+            user: Some(format!("user{i}")),
+            agent: None,
+            segment: None,
+            failed: None,
+            started_at: None,
+        }
+    }
+
+    fn signal(session: &SessionInfo, kind: SignalKind, key: &str, transient: bool) -> Signal {
+        let pointer = Pointer {
+            session_id: session.id.clone(),
+            source_session_id: session.source_session_id.clone(),
+            event_index: 1,
+            quote: "Error: 503 Service Unavailable".into(),
+        };
+        Signal {
+            kind,
+            key: format!("{}:{key}", kind_name(kind)),
+            at: None,
+            evidence: pointer.clone(),
+            tool: Some("fetch".into()),
+            actions: vec!["fetch".into()],
+            input: None,
+            text: "Error: 503 Service Unavailable".into(),
+            fix: (kind == SignalKind::Recovery).then(|| Fix {
+                pointer,
+                description: "add `--retry 3`".into(),
+                example: "add `--retry 3`".into(),
+            }),
+            context: None,
+            fact: None,
+            transient,
+            checks: Vec::new(),
+            retried: false,
+        }
+    }
+
+    #[test]
+    fn paraphrased_preferences_of_one_segment_gather_their_support() {
+        let mut sessions: Vec<SessionInfo> = (0..6).map(info).collect();
+        for (i, s) in sessions.iter_mut().enumerate() {
+            s.segment = Some(if i < 4 { "premium" } else { "basic" }.into());
+        }
+        let statements = [
+            "Confirm the order number before cancelling.",
+            "Before any cancellation, check the order number.",
+            "Cancellations: verify the order no. first.",
+            "Confirm the order number before shipping.",
+            "I prefer aisle seats.",
+            "Reply in French.",
+        ];
+        let signals: BTreeMap<SessionId, Vec<Signal>> = sessions
+            .iter()
+            .zip(statements)
+            .map(|(s, text)| {
+                let mut signal = signal(
+                    s,
+                    SignalKind::Preference,
+                    &crate::signal::signature::normalize_text(text),
+                    false,
+                );
+                text.clone_into(&mut signal.text);
+                (s.id.clone(), vec![signal])
+            })
+            .collect();
+        let config = DreamConfig::default();
+        let patterns = mine(&sessions, &signals, &config);
+        let cancel = patterns
+            .iter()
+            .find(|p| p.occurrences.len() > 1)
+            .expect("the paraphrases are one pattern");
+        assert_eq!(cancel.support.sessions, 3);
+        assert_eq!(cancel.support.users, 3);
+        assert_eq!(cancel.scope, Scope::Segment("premium".into()));
+        assert_eq!(cancel.verdict, Verdict::Lesson);
+        assert!(
+            !cancel
+                .occurrences
+                .iter()
+                .any(|o| o.signal.text.contains("shipping")),
+            "shipping is another rule"
+        );
+        assert_eq!(patterns.len(), 4, "{patterns:#?}");
+    }
+
+    #[test]
+    fn transient_failures_are_held_back_unless_fixed() {
+        let sessions: Vec<SessionInfo> = (0..4).map(info).collect();
+        let key = "error: <n> service unavailable";
+        let mut signals: BTreeMap<SessionId, Vec<Signal>> = sessions
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    vec![signal(s, SignalKind::ToolError, key, true)],
+                )
+            })
+            .collect();
+        let config = DreamConfig::default();
+        let patterns = mine(&sessions, &signals, &config);
+        assert_eq!(
+            patterns[0].verdict,
+            Verdict::HeldBack(HeldBackReason::Transient)
+        );
+
+        // A fix that worked makes it a lesson after all.
+        for s in &sessions {
+            signals
+                .get_mut(&s.id)
+                .unwrap()
+                .push(signal(s, SignalKind::Recovery, key, true));
+        }
+        let patterns = mine(&sessions, &signals, &config);
+        assert_eq!(patterns[0].verdict, Verdict::Lesson);
+
+        // The same failure that is not transient is a lesson too.
+        let plain: BTreeMap<SessionId, Vec<Signal>> = sessions
+            .iter()
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    vec![signal(s, SignalKind::ToolError, key, false)],
+                )
+            })
+            .collect();
+        assert_eq!(mine(&sessions, &plain, &config)[0].verdict, Verdict::Lesson);
     }
 }

@@ -411,7 +411,7 @@ async fn create_new_writes_a_new_store_and_leaves_the_input_alone() {
                 "u",
                 None,
                 1 + i,
-                "Error: carrier API timed out",
+                "Error: carrier code XQ is not supported",
             )
         })
         .collect();
@@ -476,7 +476,7 @@ async fn changes_whose_text_moved_go_stale_and_disjoint_ones_rebase() {
                 "u",
                 None,
                 3 + i,
-                "Error: carrier API timed out",
+                "Error: carrier code XQ is not supported",
             )
         })
         .collect();
@@ -565,7 +565,7 @@ async fn windows_min_new_sessions_and_request_checks() {
                 "u",
                 None,
                 1 + i,
-                "Error: carrier API timed out",
+                "Error: carrier code XQ is not supported",
             )
         })
         .collect();

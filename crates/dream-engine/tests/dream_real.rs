@@ -174,13 +174,13 @@ async fn claude_code_recurring_mistakes_become_lessons_citing_their_sessions() {
         .iter()
         .filter(|h| h.reason == HeldBackReason::BelowMinSupport)
         .collect();
+    // [CREDO] and [DIALYZER] fail in the same pre-commit hook as [FORMAT]: one step,
+    // one pattern (its checks are counted in signals_real), nothing held back apart.
     assert!(
-        held.iter()
-            .any(|h| h.summary.contains("[CREDO]") && h.support.sessions == 2)
-    );
-    assert!(
-        held.iter()
-            .any(|h| h.summary.contains("[DIALYZER]") && h.support.sessions == 2)
+        !held
+            .iter()
+            .any(|h| h.summary.contains("[CREDO]") || h.summary.contains("[DIALYZER]")),
+        "{held:#?}"
     );
     assert!(held.iter().all(|h| h.support.sessions < 3));
 }

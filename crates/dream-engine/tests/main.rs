@@ -12,3 +12,5 @@ mod properties;
 mod report_chromium;
 mod review_trust;
 mod safety;
+mod signals_fixtures;
+mod signals_real;

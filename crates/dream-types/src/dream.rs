@@ -434,6 +434,9 @@ pub enum HeldBackReason {
     ProtectedPath,
     /// Its evidence did not verify (an engine bug; reported, never applied).
     EvidenceNotVerified,
+    /// A failure that is not a mistake: a timeout, a rate limit, a server error or a
+    /// reset connection, with no fix seen and no association with failed sessions.
+    Transient,
 }
 
 /// A pattern or change held back by a gate, with the numbers.

@@ -227,6 +227,7 @@ fn reason_label(reason: HeldBackReason) -> &'static str {
         HeldBackReason::ProtectedPath => "protected_path",
         HeldBackReason::EvidenceNotVerified => "evidence_not_verified",
         HeldBackReason::PreviouslyDeleted => "previously_deleted",
+        HeldBackReason::Transient => "transient",
     }
 }
 

@@ -73,6 +73,8 @@ pub fn lines(text: &str) -> Vec<&str> {
 pub fn is_salient(line: &str) -> bool {
     line.starts_with("**")
         || line.starts_with('✘')
+        || line.starts_with('✗')
+        || line.starts_with('❌')
         || TAG_LINE.is_match(line)
         || SALIENT.is_match(line)
 }
@@ -102,6 +104,63 @@ pub fn headline(text: &str) -> Vec<&str> {
     } else {
         out
     }
+}
+
+/// Returns the line of an error text to quote as evidence: the first line that reads
+/// like an error (see [`is_salient`]), else the line stating the exit code
+/// ("Exit code 2"), else the first line. Progress lines such as "Getting extensions in
+/// current project..." are not quoted when a line says what failed. The result is a
+/// verbatim slice of `text`.
+pub fn quote_line(text: &str) -> &str {
+    if let Some(line) = lines(text).into_iter().find(|l| is_salient(l)) {
+        return line;
+    }
+    text.split('\n')
+        .flat_map(|l| l.split("\\n"))
+        .map(str::trim)
+        .find(|l| EXIT_CODE.is_match(l))
+        .or_else(|| lines(text).into_iter().next())
+        .unwrap_or("")
+}
+
+/// Severity words that tag lines of many tools (`[ERROR]`, `[WARN]`): not names of
+/// checks.
+const SEVERITY_TAGS: [&str; 10] = [
+    "ERROR", "ERRORS", "WARN", "WARNING", "INFO", "DEBUG", "NOTE", "FAIL", "FAILED", "OK",
+];
+
+/// Returns the named checks a failure reports, in order and without repeats: lines
+/// that open with a tag such as `[FORMAT]`, `[CREDO]`, `[DIALYZER]` (a pre-commit hook
+/// or a `make check` that runs several steps). Severity tags (`[ERROR]`) are not checks.
+pub fn check_names(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in lines(text) {
+        let Some(tag) = TAG_LINE.find(line) else {
+            continue;
+        };
+        let name = tag.as_str().trim_matches(['[', ']']).trim().to_owned();
+        if !name.is_empty() && !SEVERITY_TAGS.contains(&name.as_str()) && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Returns the signature shared by every failure of one multi-check step, whichever
+/// checks failed: the masked first salient line that is not a check tag
+/// ("pre-commit validation failed:") followed by `<checks>`. `None` when the text
+/// names no check.
+pub fn checks_signature(text: &str) -> Option<String> {
+    if check_names(text).is_empty() {
+        return None;
+    }
+    let all = lines(text);
+    let header = all
+        .iter()
+        .find(|l| !TAG_LINE.is_match(l) && is_salient(l))
+        .or_else(|| all.iter().find(|l| !TAG_LINE.is_match(l)))
+        .map_or_else(String::new, |l| mask(l));
+    Some(format!("{header} <checks>").trim().to_owned())
 }
 
 /// Masks the variable parts of one line and lowercases it.
@@ -162,6 +221,119 @@ pub fn is_cascade(text: &str) -> bool {
     text.contains("Sibling tool call errored")
 }
 
+static TRANSIENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?ix)
+        \b(?:timed\ out|time-?out\ (?:error|exceeded|expired)|request\ timeout|gateway\ time-?out
+          |deadline\ exceeded|etimedout|econnreset|econnaborted|eai_again|epipe
+          |connection\ (?:reset|aborted|closed\ unexpectedly)|broken\ pipe|reset\ by\ peer
+          |rate[\ -]?limit(?:ed|\ exceeded)?|too\ many\ requests|quota\ exceeded|throttl\w+
+          |temporar(?:il)?y\ (?:unavailable|failure|error)|service\ unavailable|bad\ gateway
+          |internal\ server\ error|server\ (?:is\ )?overloaded|overloaded_error|overloaded
+          |try\ again\ later|please\ (?:try\ again|retry)|retry\ (?:later|after)|retry-after)\b
+      | ^timeout\b
+      | \b(?:http|status|code|error|response)[\ :/]*(?:429|50[0-4])\b
+      | \b(?:429|50[0-4])\ (?:too\ many|internal|bad\ gateway|service|gateway)
+    ")
+});
+
+/// Returns whether an error reads as transient: a timeout, a rate limit (429), a
+/// server error (500–504), "temporarily unavailable", "try again later", a reset
+/// connection. Only the error's headline and first line are read, so a test report
+/// that mentions a timeout somewhere in its body is not transient. Such failures are
+/// not the agent's mistakes: their patterns are held back as `transient` unless a
+/// fix was seen or they are associated with failed sessions.
+pub fn is_transient(text: &str) -> bool {
+    let all = lines(text);
+    all.first()
+        .into_iter()
+        .chain(headline(text).iter())
+        .any(|line| TRANSIENT.is_match(line))
+}
+
+/// Returns the exit code a shell result states ("Exit code 1", "exit status 1",
+/// "exited with code 1") in its first or last line.
+pub fn exit_code(text: &str) -> Option<i32> {
+    static CODE: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?i)\b(?:exit code|exit status|exited with(?: exit)? code|return code)[:=]?\s*(-?\d+)\b",
+        )
+    });
+    let trimmed = text.trim();
+    let first = trimmed.lines().next().unwrap_or("");
+    let last = trimmed.lines().last().unwrap_or("");
+    [first, last]
+        .iter()
+        .find_map(|l| CODE.captures(l))
+        .and_then(|c| c[1].parse().ok())
+}
+
+/// Programs whose exit status 1 is a normal answer: no match (`grep`, `rg`), the
+/// inputs differ (`diff`, `cmp`), the condition is false (`test`, `[`).
+const ANSWER_STATUS_PROGRAMS: [&str; 11] = [
+    "grep", "egrep", "fgrep", "rg", "ag", "ack", "diff", "cmp", "test", "[", "[[",
+];
+
+/// Returns whether a failed shell result is a normal answer, not an error: exit
+/// status 1 from a search that found nothing (`grep`, `rg`, `git grep`), a comparison
+/// that found differences (`diff`, `cmp`, `git diff --quiet` / `--exit-code`), or a
+/// condition that is false (`test`, `[`), with no line of output that reads like an
+/// error (`diff` output is exempt: it prints the differences). The program looked at
+/// is the last stage of any `&&` / `||` / `;` part, since that is what sets the
+/// status; pagers at the end of a pipeline (`| head`) are skipped.
+pub fn is_answer_status(command: &str, text: &str) -> bool {
+    if exit_code(text) != Some(1) {
+        return false;
+    }
+    let stripped = without_quotes(command);
+    let output_is_quiet = lines(text).iter().all(|l| !is_salient(l));
+    for part in stripped
+        .split(['\n', ';'])
+        .flat_map(|p| p.split("&&"))
+        .flat_map(|p| p.split("||"))
+    {
+        let stages: Vec<Vec<&str>> = part
+            .split('|')
+            .map(|stage| {
+                stage
+                    .split_whitespace()
+                    .skip_while(|w| w.contains('=') && !w.starts_with('-'))
+                    .skip_while(|w| matches!(*w, "sudo" | "command" | "time" | "!"))
+                    .collect()
+            })
+            .filter(|words: &Vec<&str>| !words.is_empty())
+            .collect();
+        let Some(last) = stages.iter().rev().find(|words| {
+            let program = words[0].rsplit('/').next().unwrap_or(words[0]);
+            !matches!(program, "head" | "tail" | "less" | "more" | "cat")
+        }) else {
+            continue;
+        };
+        let program = last[0].rsplit('/').next().unwrap_or(last[0]);
+        let git_sub = (program == "git").then(|| last.get(1).copied()).flatten();
+        let compares = matches!(program, "diff" | "cmp")
+            || (git_sub == Some("diff")
+                && last.iter().any(|w| *w == "--quiet" || *w == "--exit-code"));
+        let searches_or_tests = (ANSWER_STATUS_PROGRAMS.contains(&program)
+            && !matches!(program, "diff" | "cmp"))
+            || git_sub == Some("grep");
+        if compares || (searches_or_tests && output_is_quiet) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Returns whether a failure says a command does not exist (`command not found`,
+/// exit status 127).
+pub fn is_command_not_found(text: &str) -> bool {
+    static NOT_FOUND: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?i)command not found|: not found$|is not recognized as an internal or external command",
+        )
+    });
+    exit_code(text) == Some(127) || lines(text).iter().any(|l| NOT_FOUND.is_match(l))
+}
+
 /// Returns the command of a shell tool input, or `None` for other tools.
 pub fn shell_command(tool: &str, input: &serde_json::Value) -> Option<String> {
     let is_shell = matches!(
@@ -188,7 +360,7 @@ pub fn shell_command(tool: &str, input: &serde_json::Value) -> Option<String> {
 
 /// Returns a shell command with quoted strings and here-document bodies replaced by
 /// `Q`, so that text inside them (a multi-line commit message) is not read as commands.
-fn without_quotes(command: &str) -> String {
+pub(crate) fn without_quotes(command: &str) -> String {
     let chars: Vec<char> = command.chars().collect();
     let mut out = String::with_capacity(command.len());
     let mut i = 0;
