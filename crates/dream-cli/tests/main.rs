@@ -8,6 +8,7 @@ mod dreams;
 mod errors;
 mod memory;
 mod outcomes;
+mod review;
 mod serve;
 mod sessions;
 mod stores;

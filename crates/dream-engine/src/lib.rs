@@ -43,6 +43,7 @@ pub mod minhash;
 pub mod note;
 pub mod outcomes;
 pub mod pattern;
+pub mod pending;
 pub mod review;
 pub mod signal;
 pub mod stats;
