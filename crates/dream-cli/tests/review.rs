@@ -377,9 +377,31 @@ fn memory_log_shows_moves_and_if_sha256_takes_a_prefix() {
 
 #[test]
 fn counts_of_one_are_singular() {
-    let dream = Dream::new();
-    dream.ok(&["ingest", &crate::cli::example("canonical.jsonl")]);
-    let list = dream.ok(&["sessions", "list"]);
-    let footer = list.stdout.lines().last().unwrap();
-    assert!(!footer.starts_with("1 sessions"), "{footer}");
+    let Some(dream) = claude_code() else {
+        return;
+    };
+    let run = json(&dream, &["run"]);
+    let proposal = run["proposal_id"].as_str().unwrap().to_owned();
+    let first = run["changes"][0]["id"].as_str().unwrap().to_owned();
+    let accepted = dream.ok(&["proposals", "accept", &proposal, "--only", &first]);
+    assert!(
+        accepted.stdout.starts_with("Applied 1 change to"),
+        "{}",
+        accepted.stdout
+    );
+    let second = run["changes"][1]["id"].as_str().unwrap().to_owned();
+    let rejected = dream.ok(&[
+        "proposals",
+        "reject",
+        &proposal,
+        "--only",
+        &second,
+        "--reason",
+        "no",
+    ]);
+    assert!(
+        rejected.stdout.starts_with("Rejected 1 change;"),
+        "{}",
+        rejected.stdout
+    );
 }
