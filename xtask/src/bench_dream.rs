@@ -502,6 +502,8 @@ async fn timed_dream(
     label: &str,
 ) -> Result<DreamReport> {
     let request = DreamRequest {
+        filters: dream_types::WindowFilters::default(),
+        supersede_pending: false,
         memory_store_id: memory_store_id.clone(),
         window: SessionWindow::All,
         min_new_sessions: None,

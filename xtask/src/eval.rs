@@ -196,6 +196,8 @@ async fn dream_over(dir: &Path, inputs: &[PathBuf], memories: &[(&str, &str)]) -
             .await?;
     }
     let request = DreamRequest {
+        filters: dream_types::WindowFilters::default(),
+        supersede_pending: false,
         memory_store_id: s.id.clone(),
         window: SessionWindow::All,
         min_new_sessions: None,

@@ -84,7 +84,7 @@ enum Command {
     /// Browse stored sessions.
     #[command(subcommand)]
     Sessions(SessionsCommand),
-    /// Create, list, show, update and archive memory stores.
+    /// Create, list, show, update, archive and delete memory stores.
     #[command(subcommand)]
     Stores(StoresCommand),
     /// Read, write and version memories: ls, cat, write, edit, rm, mv, log, diff,

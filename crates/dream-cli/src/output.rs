@@ -39,6 +39,14 @@ impl Output {
         self.line(text)
     }
 
+    /// Writes a warning to stderr (suppressed by `--quiet` only: stderr never mixes
+    /// with the JSON on stdout, and a warning matters to scripts too).
+    pub fn warn(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+
     /// Writes a note to stderr (suppressed by `--quiet` and in JSON mode).
     pub fn note(&self, text: impl AsRef<str>) {
         if !self.quiet && !self.json {
@@ -83,6 +91,12 @@ pub fn thousands(n: u64) -> String {
         out.push(ch);
     }
     out
+}
+
+/// Returns `n` (with thousands separators) and the noun in the number it needs:
+/// `count(1, "change", "changes")` is `1 change`, `count(2, …)` is `2 changes`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 /// Returns `text` cut to `width` characters with `…` when longer.

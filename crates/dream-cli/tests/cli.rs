@@ -131,6 +131,12 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
+        // CI always has ../shared: a silent skip there would hide a broken test.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} is absent and CI=true: the real-data tests cannot run",
+            path.display()
+        );
         eprintln!(
             "skipped: {} is absent (CI always has ../shared)",
             path.display()

@@ -108,9 +108,7 @@ fn approve_reject_and_accept_then_dream_again() {
 
     let accepted = dream.ok(&["proposals", "accept", &proposal, "--only", &ids[0]]);
     assert!(
-        accepted
-            .stdout
-            .starts_with("Applied 1 changes to memstore_"),
+        accepted.stdout.starts_with("Applied 1 change to memstore_"),
         "{}",
         accepted.stdout
     );
@@ -123,7 +121,7 @@ fn approve_reject_and_accept_then_dream_again() {
         "--reason",
         "not useful",
     ]);
-    assert!(rejected.stdout.contains("Rejected 1 changes"));
+    assert!(rejected.stdout.contains("Rejected 1 change;"));
     let rest = dream.ok(&["proposals", "approve", &proposal]);
     assert!(
         rest.stdout

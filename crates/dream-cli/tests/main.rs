@@ -9,6 +9,7 @@ mod errors;
 mod memory;
 mod outcomes;
 mod races;
+mod review;
 mod serve;
 mod sessions;
 mod stores;

@@ -11,7 +11,8 @@ use dream_store::{
 use dream_types::{
     Actor, Clock, Dream, DreamConfig, DreamCounts, DreamError, DreamId, DreamMode, DreamStatus,
     DreamUsage, HeldBack, HeldBackReason, MemoryStore, MemoryStoreId, OutputBehavior, Proposal,
-    ProposalId, Session, SessionFilter, SessionId, SessionWindow, StageTimings, Timestamp,
+    ProposalId, Rejection, Session, SessionFilter, SessionId, SessionWindow, StageTimings,
+    Timestamp, WindowFilters,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -19,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::check::{check_change, redact_held_back, redact_text};
 use crate::curate::{CurateInput, MemoryFile, curate};
 use crate::pattern::{SessionInfo, mine};
+use crate::pending::supersede_pending;
 use crate::provenance::provenance;
 use crate::review::{ReviewReport, approve};
 use crate::signal::{EXTRACTOR_VERSION, Signal, extract};
@@ -55,6 +57,12 @@ pub struct DreamRequest {
     pub config: Option<DreamConfig>,
     /// Override of `min_support` only.
     pub min_support: Option<u64>,
+    /// Filters on the window's sessions. Empty `agents` falls back to the store's
+    /// pinned agents ([`DreamConfig::agents`]); explicit session ids are never filtered.
+    pub filters: WindowFilters,
+    /// Mark the store's older pending proposals `superseded` once this dream's
+    /// proposal is stored ([`crate::pending::supersede_pending`]).
+    pub supersede_pending: bool,
 }
 
 /// Watches a dream.
@@ -141,18 +149,60 @@ fn elapsed_ms(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The sessions a dream reads, and the undated ones its window matched.
+struct Selection {
+    /// Read, oldest first.
+    sessions: Vec<Session>,
+    /// Matched by the window but without a start time of their own, sorted; read
+    /// only when they are also in `sessions`.
+    undated: Vec<SessionId>,
+}
+
+/// Returns true when `session` passes the agent and metadata filters.
+fn passes(filters: &WindowFilters, session: &Session) -> bool {
+    (filters.agents.is_empty()
+        || session
+            .agent
+            .as_ref()
+            .is_some_and(|a| filters.agents.contains(a)))
+        && filters
+            .metadata
+            .iter()
+            .all(|(key, value)| session.metadata.get(key) == Some(value))
+}
+
+/// Returns the top-level sessions (newest first) that pass the agent and metadata
+/// filters, starting (or, undated, ingested) at or after `since`.
+async fn filtered_sessions(
+    store: &dyn Store,
+    filters: &WindowFilters,
+    since: Option<Timestamp>,
+    ingested_after: Option<Timestamp>,
+) -> EngineResult<Vec<Session>> {
+    let listed = store
+        .list_sessions(&SessionFilter {
+            top_level_only: true,
+            // One agent narrows in the store; several are matched here.
+            agent: match filters.agents.as_slice() {
+                [only] => Some(only.clone()),
+                _ => None,
+            },
+            since,
+            ingested_after,
+            ..SessionFilter::default()
+        })
+        .await?;
+    Ok(listed.into_iter().filter(|s| passes(filters, s)).collect())
+}
+
 async fn select_sessions(
     store: &dyn Store,
-    request: &DreamRequest,
+    window: &SessionWindow,
+    filters: &WindowFilters,
     now: Timestamp,
-) -> EngineResult<Vec<Session>> {
-    let filter = |limit: Option<u64>, since: Option<Timestamp>| SessionFilter {
-        top_level_only: true,
-        limit,
-        since,
-        ..SessionFilter::default()
-    };
-    let mut sessions = match &request.window {
+) -> EngineResult<Selection> {
+    let mut undated_left_out = false;
+    let mut sessions = match window {
         SessionWindow::Explicit { session_ids } => {
             if session_ids.is_empty() || session_ids.len() > MAX_EXPLICIT_SESSIONS {
                 return Err(EngineError::InvalidRequest(format!(
@@ -172,15 +222,31 @@ async fn select_sessions(
             }
             out
         }
-        SessionWindow::Last { count } => store.list_sessions(&filter(Some(*count), None)).await?,
-        SessionWindow::Since { seconds } => {
-            let since = now.plus_secs(-i64::try_from(*seconds).unwrap_or(i64::MAX));
-            store.list_sessions(&filter(None, Some(since))).await?
+        SessionWindow::Last { count } => {
+            let mut all = filtered_sessions(store, filters, None, None).await?;
+            all.truncate(usize::try_from(*count).unwrap_or(usize::MAX));
+            all
         }
-        SessionWindow::All => store.list_sessions(&filter(None, None)).await?,
+        SessionWindow::Since { seconds } => {
+            // Undated sessions pass the store's filter by their ingest time; they are
+            // matched, counted and listed, but read only when asked for.
+            let since = now.plus_secs(-i64::try_from(*seconds).unwrap_or(i64::MAX));
+            undated_left_out = !filters.include_undated;
+            filtered_sessions(store, filters, Some(since), None).await?
+        }
+        SessionWindow::All => filtered_sessions(store, filters, None, None).await?,
     };
+    let mut undated: Vec<SessionId> = sessions
+        .iter()
+        .filter(|s| s.started_at.is_none())
+        .map(|s| s.id.clone())
+        .collect();
+    undated.sort();
+    if undated_left_out {
+        sessions.retain(|s| s.started_at.is_some());
+    }
     sort_oldest_first(&mut sessions);
-    Ok(sessions)
+    Ok(Selection { sessions, undated })
 }
 
 /// Oldest first: the order the engine reads, cites and reports in.
@@ -285,7 +351,11 @@ async fn unverified(
 }
 
 /// Creates the output store of a `create_new` dream: a copy of the input's memories,
-/// with its protected paths set after the copy (the copy is the dream's own write).
+/// derived from the input (`derived_from`), with the input's dream configuration, and
+/// its protected paths set after the copy (the copy is the dream's own write).
+/// Rejections are not copied: dreams read them through the lineage
+/// ([`lineage_rejections`]), so a rejection recorded on either store suppresses
+/// look-alikes on both.
 async fn create_output_store(
     store: &dyn Store,
     input: &MemoryStore,
@@ -314,8 +384,13 @@ async fn create_output_store(
                 ("source_store_id".to_owned(), input.id.to_string()),
             ]),
             protected_paths: Vec::new(),
+            derived_from: Some(input.id.clone()),
         })
         .await?;
+    let input_config = store.dream_config(&input.id).await?;
+    if input_config != DreamConfig::default() {
+        store.set_dream_config(&output.id, &input_config).await?;
+    }
     let writes: Vec<MemoryWrite> = store
         .memories_at(&input.id, dream.base_store_version)
         .await?
@@ -343,6 +418,55 @@ async fn create_output_store(
             .await?;
     }
     Ok(store.get_memory_store(&output.id).await?)
+}
+
+/// Returns the rejections remembered by every store of `store_id`'s lineage, oldest
+/// first: the stores it was derived from, up to the first, and every store derived
+/// from those. A `create_new` dream's proposal is reviewed on its output store, so a
+/// rejection there must still suppress look-alikes when the next dream reads the
+/// input store (and the other way round).
+///
+/// # Errors
+/// Store errors.
+pub async fn lineage_rejections(
+    store: &dyn Store,
+    store_id: &MemoryStoreId,
+) -> EngineResult<Vec<Rejection>> {
+    let stores = store.list_memory_stores(true).await?;
+    let parents: HashMap<&MemoryStoreId, &MemoryStoreId> = stores
+        .iter()
+        .filter_map(|s| s.derived_from.as_ref().map(|p| (&s.id, p)))
+        .collect();
+    // The first ancestor (a store that was deleted still names its lineage).
+    let root = |id: &MemoryStoreId| {
+        let mut id = id.clone();
+        for _ in 0..=stores.len() {
+            match parents.get(&id) {
+                Some(parent) => id = (*parent).clone(),
+                None => break,
+            }
+        }
+        id
+    };
+    let family = root(store_id);
+    let mut members: BTreeSet<MemoryStoreId> = stores
+        .iter()
+        .map(|s| s.id.clone())
+        .filter(|id| root(id) == family)
+        .collect();
+    members.insert(store_id.clone());
+    let mut rejections = Vec::new();
+    for member in &members {
+        rejections.extend(store.rejections(member).await?);
+    }
+    rejections.sort_by(|a, b| {
+        (a.created_at, &a.change_id, &a.memory_store_id).cmp(&(
+            b.created_at,
+            &b.change_id,
+            &b.memory_store_id,
+        ))
+    });
+    Ok(rejections)
 }
 
 /// Runs a dream synchronously and returns it with its proposal: [`start_dream`] then
@@ -505,6 +629,14 @@ async fn prepare(
         Some(config) => config.clone(),
         None => store.dream_config(&input.id).await?,
     };
+    // Explicit ids are read as given; filters (the store's pinned agents included)
+    // narrow windows only.
+    let mut filters = request.filters.clone();
+    if matches!(request.window, SessionWindow::Explicit { .. }) {
+        filters = WindowFilters::default();
+    } else if filters.agents.is_empty() {
+        filters.agents.clone_from(&config.agents);
+    }
     if let Some(min_support) = request.min_support {
         if min_support == 0 {
             return Err(EngineError::InvalidRequest(
@@ -527,12 +659,7 @@ async fn prepare(
             .into_iter()
             .next();
         if let Some(previous) = previous {
-            let new_sessions = store
-                .list_sessions(&SessionFilter {
-                    top_level_only: true,
-                    ingested_after: Some(previous.created_at),
-                    ..SessionFilter::default()
-                })
+            let new_sessions = filtered_sessions(store, &filters, None, Some(previous.created_at))
                 .await?
                 .len() as u64;
             if new_sessions < min_new {
@@ -548,11 +675,20 @@ async fn prepare(
             }
         }
     }
-    let sessions = select_sessions(store, request, now).await?;
+    let Selection { sessions, undated } =
+        select_sessions(store, &request.window, &filters, now).await?;
     if sessions.is_empty() {
-        return Err(EngineError::InvalidRequest(
-            "no sessions to dream about: ingest transcripts first (`dream ingest PATH`) or widen the window".into(),
-        ));
+        let why = if undated.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} sessions with no start time of their own were left out; include_undated reads them)",
+                undated.len()
+            )
+        };
+        return Err(EngineError::InvalidRequest(format!(
+            "no sessions to dream about{why}: ingest transcripts first (`dream ingest PATH`) or widen the window"
+        )));
     }
 
     let dream = store
@@ -568,6 +704,14 @@ async fn prepare(
                 ids
             },
             window: request.window.clone(),
+            filters,
+            counts: DreamCounts {
+                undated: undated.len() as u64,
+                ..DreamCounts::default()
+            },
+            undated_session_ids: undated,
+            supersede_pending: request.supersede_pending,
+            superseded_proposal_ids: Vec::new(),
             engine: request.engine.clone(),
             instructions: request.instructions.clone(),
             output_behavior: request.output_behavior,
@@ -578,7 +722,6 @@ async fn prepare(
             usage: DreamUsage::default(),
             output_store_id: None,
             proposal_id: None,
-            counts: DreamCounts::default(),
             timings: StageTimings::default(),
             created_at: now,
             started_at: None,
@@ -707,7 +850,7 @@ async fn pipeline(
             updated_at: Some(m.updated_at),
         })
         .collect();
-    let rejections = store.rejections(&input.id).await?;
+    let rejections = lineage_rejections(store, &input.id).await?;
     let history = store
         .list_memory_versions(&input.id, &VersionFilter::default())
         .await?;
@@ -791,6 +934,17 @@ async fn pipeline(
         })
         .await?;
     dream.proposal_id = Some(proposal.id.clone());
+    if dream.supersede_pending {
+        let actor = Actor::Dream {
+            dream_id: dream.id.to_string(),
+        };
+        dream.superseded_proposal_ids =
+            supersede_pending(store, &input.id, &proposal.id, &actor, clock)
+                .await?
+                .into_iter()
+                .map(|p| p.proposal_id)
+                .collect();
+    }
     let applied = if dream.mode == DreamMode::Auto {
         let actor = Actor::Dream {
             dream_id: dream.id.to_string(),

@@ -44,6 +44,7 @@ pub mod minhash;
 pub mod note;
 pub mod outcomes;
 pub mod pattern;
+pub mod pending;
 pub mod provenance;
 pub mod review;
 pub mod signal;

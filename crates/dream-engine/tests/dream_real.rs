@@ -66,6 +66,8 @@ pub fn request(store: &MemoryStore) -> DreamRequest {
         mode: DreamMode::Review,
         config: None,
         min_support: Some(3),
+        filters: dream_types::WindowFilters::default(),
+        supersede_pending: false,
     }
 }
 

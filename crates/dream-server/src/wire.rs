@@ -55,6 +55,11 @@ pub struct MemoryStoreOut {
     pub protected_paths: Vec<String>,
     /// `dream`: the current store version (memory versions written so far).
     pub store_version: u64,
+    /// `dream`: the store it was derived from (the input of the `create_new` dream
+    /// that created it); absent for a store made by a person. An extra field the SDK's
+    /// models keep (they allow extra fields).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<String>,
 }
 
 impl From<MemoryStore> for MemoryStoreOut {
@@ -70,6 +75,7 @@ impl From<MemoryStore> for MemoryStoreOut {
             archived_at: s.archived_at,
             protected_paths: s.protected_paths,
             store_version: s.store_version,
+            derived_from: s.derived_from.map(|id| id.to_string()),
         }
     }
 }

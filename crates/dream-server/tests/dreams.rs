@@ -304,3 +304,90 @@ async fn bad_dream_requests_are_clear_400s_and_lists_page() {
         .await;
     assert_eq!(newer["data"], json!([]), "nothing is newer than the newest");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_filters_pick_one_agent_and_supersede_pending_retires_older_proposals() {
+    use dream_store::Store as _;
+    let server = TestServer::start().await;
+    if ingest(&server, "claude-code").await.is_none()
+        || ingest(
+            &server,
+            "tau-bench/historical_trajectories/gpt-4o-airline.json",
+        )
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let sessions = server
+        .store
+        .list_sessions(&SessionFilter::default())
+        .await
+        .expect("sessions");
+    let coding = sessions
+        .iter()
+        .find(|s| s.source_kind == dream_types::SourceKind::ClaudeCode)
+        .and_then(|s| s.agent.clone())
+        .expect("a Claude Code session with an agent");
+    let input = server
+        .post("/v1/memory_stores", json!({"name": "agent"}))
+        .await;
+    let input_id = input["id"].as_str().unwrap_or_default().to_owned();
+    let body = |supersede: bool| {
+        json!({
+            "inputs": [{"type": "memory_store", "memory_store_id": input_id}],
+            "window": {"type": "all", "agents": [coding]},
+            "model": "dream-local",
+            "supersede_pending": supersede,
+        })
+    };
+    let first = server.post("/v1/dreams", body(false)).await;
+    let first_id = first["id"].as_str().unwrap_or_default().to_owned();
+    let first = server.wait_dream(&first_id).await;
+    assert_eq!(first["status"], "completed", "{first}");
+    assert_eq!(
+        first["counts"]["sessions_read"], 5,
+        "only the coding agent's five sessions: {first}"
+    );
+    // The API keeps Anthropic's default: a new store, which names its source.
+    let output = first["outputs"][0]["memory_store_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let output_store = server.get(&format!("/v1/memory_stores/{output}")).await;
+    assert_eq!(output_store["derived_from"], input_id.as_str());
+
+    let second = server.post("/v1/dreams", body(true)).await;
+    let second_id = second["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(server.wait_dream(&second_id).await["status"], "completed");
+    let old = server.get(&format!("/v1/dreams/{first_id}/proposal")).await;
+    let changes = old["changes"].as_array().cloned().unwrap_or_default();
+    assert!(!changes.is_empty());
+    assert!(
+        changes
+            .iter()
+            .all(|c| c["review"]["status"] == "superseded"),
+        "{old}"
+    );
+    let approved = server
+        .post(
+            &format!("/v1/dreams/{first_id}/proposal/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(approved["applied"], json!([]), "{approved}");
+    assert_eq!(approved["skipped"][0]["reason"], "already superseded");
+
+    let (status, bad) = server
+        .call(
+            "POST",
+            "/v1/dreams",
+            Some(json!({
+                "inputs": [{"type": "memory_store", "memory_store_id": input_id}],
+                "window": {"type": "since", "seconds": 60, "agents": [""]},
+                "model": "dream-local",
+            })),
+        )
+        .await;
+    assert_error(status, &bad, 400, "invalid_request_error");
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use dream_types::{MemoryId, MemoryOperation, Timestamp};
+use dream_types::{MemoryId, MemoryOperation, MemoryStoreId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A memory store to create.
@@ -19,6 +19,10 @@ pub struct NewMemoryStore {
     /// Path prefixes dreams may never change (each `/` or ending with `/`).
     #[serde(default)]
     pub protected_paths: Vec<String>,
+    /// The store it is derived from (a `create_new` dream's input store); `None`
+    /// (default) for a store made by a person.
+    #[serde(default)]
+    pub derived_from: Option<MemoryStoreId>,
 }
 
 /// Changes to a memory store; `None` leaves a field as it is.

@@ -2,6 +2,7 @@
 
 use dream_types::{
     DeliveryAttempt, DreamMode, MemoryStoreId, OutputBehavior, ScheduleWindow, Scope, Timestamp,
+    WindowFilters,
 };
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +31,9 @@ pub struct NewSchedule {
     pub timezone: String,
     /// Which sessions.
     pub window: ScheduleWindow,
+    /// Filters on the window's sessions (agents, metadata, undated sessions).
+    #[serde(default)]
+    pub filters: WindowFilters,
     /// Skip a slot when fewer sessions arrived since the last dream.
     pub min_new_sessions: Option<u64>,
     /// Review or auto.

@@ -76,8 +76,10 @@ macro_rules! store_conformance_suite {
             memory_case!(the_store_reads_as_of_any_store_version);
             memory_case!(concurrent_writers_with_one_precondition_exactly_one_wins);
             memory_case!(deleting_a_store_removes_its_memories_and_versions);
+            memory_case!(a_derived_store_remembers_its_source);
             platform_case!(api_keys_are_found_by_secret_hash_and_revoked_one_way);
             platform_case!(schedules_are_created_updated_listed_and_deleted);
+            platform_case!(schedule_filters_round_trip);
             platform_case!(a_slot_is_claimed_once_even_by_concurrent_workers);
             platform_case!(schedule_runs_are_listed_newest_slot_first);
             platform_case!(deleting_a_store_deletes_its_schedules);
@@ -460,6 +462,11 @@ pub async fn list_filters_match_the_reference_semantics(store: &dyn Store) {
         },
         SessionFilter {
             outcome: Some(OutcomeFilter::Result(OutcomeResult::Satisfied)),
+            ..Default::default()
+        },
+        SessionFilter {
+            // A satisfied verdict or a reward of 0.5 or more.
+            outcome: Some(OutcomeFilter::Succeeded),
             ..Default::default()
         },
         SessionFilter {

@@ -29,6 +29,7 @@ pub async fn new_store(store: &dyn Store) -> MemoryStore {
             description: "what the support agent knows".into(),
             metadata: BTreeMap::from([("team".into(), "billing".into())]),
             protected_paths: vec!["/policies/".into()],
+            derived_from: None,
         })
         .await
         .unwrap()
@@ -893,4 +894,32 @@ pub async fn deleting_a_store_removes_its_memories_and_versions(store: &dyn Stor
         store.delete_memory_store(&s.id).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+pub async fn a_derived_store_remembers_its_source(store: &dyn Store) {
+    let source = new_store(store).await;
+    assert_eq!(source.derived_from, None);
+    let derived = store
+        .create_memory_store(NewMemoryStore {
+            name: "support (dream 1)".into(),
+            derived_from: Some(source.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(derived.derived_from.as_ref(), Some(&source.id));
+    let listed = store.list_memory_stores(false).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .find(|s| s.id == derived.id)
+            .unwrap()
+            .derived_from
+            .as_ref(),
+        Some(&source.id)
+    );
+    // The lineage stays readable after its source is deleted.
+    store.delete_memory_store(&source.id).await.unwrap();
+    let kept = store.get_memory_store(&derived.id).await.unwrap();
+    assert_eq!(kept.derived_from, Some(source.id));
 }

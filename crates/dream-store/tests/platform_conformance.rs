@@ -45,6 +45,7 @@ fn nightly(store: &MemoryStore) -> NewSchedule {
         output_behavior: OutputBehavior::UpdateExisting,
         min_support: None,
         enabled: true,
+        filters: dream_types::WindowFilters::default(),
     }
 }
 
@@ -1041,4 +1042,30 @@ pub async fn deleting_a_webhook_deletes_its_deliveries(store: &dyn Store, clock:
             .await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+pub async fn schedule_filters_round_trip(store: &dyn Store, _clock: &FixedClock) {
+    let support = memory_store(store, "support").await;
+    let filters = dream_types::WindowFilters {
+        agents: vec!["support-bot".into(), "triage".into()],
+        metadata: [("segment".to_owned(), "enterprise".to_owned())].into(),
+        include_undated: true,
+    };
+    let schedule = store
+        .create_schedule(NewSchedule {
+            filters: filters.clone(),
+            ..nightly(&support)
+        })
+        .await
+        .unwrap();
+    assert_eq!(schedule.filters, filters);
+    assert_eq!(
+        store.get_schedule(&schedule.id).await.unwrap().filters,
+        filters
+    );
+    let cleared = store
+        .update_schedule(&schedule.id, nightly(&support))
+        .await
+        .unwrap();
+    assert!(cleared.filters.is_empty(), "{:?}", cleared.filters);
 }

@@ -136,6 +136,11 @@ pub struct DreamCounts {
     pub changes: u64,
     /// Patterns or changes held back.
     pub held_back: u64,
+    /// Sessions the window matched that have no start time of their own (tau-bench
+    /// runs, say): read only with `include_undated`, else left out and listed in
+    /// [`Dream::undated_session_ids`]. 0 in dreams stored before this count existed.
+    #[serde(default)]
+    pub undated: u64,
 }
 
 /// Milliseconds spent per pipeline stage.
@@ -183,6 +188,14 @@ pub struct DreamConfig {
     pub max_memory_tokens: Option<u64>,
     /// Jaccard similarity at or above which two notes are near-duplicates. Default 0.7.
     pub duplicate_similarity: f64,
+    /// Where dreams on this store write their result when the dream does not say.
+    /// `None` (default): the front end decides (the CLI writes to the store itself in
+    /// review mode; the HTTP API keeps Anthropic's default, `create_new`).
+    pub output_behavior: Option<OutputBehavior>,
+    /// The agents whose sessions dreams on this store read (empty, the default: every
+    /// agent). A dream that names agents itself reads those instead; a dream given
+    /// explicit session ids reads exactly those.
+    pub agents: Vec<String>,
 }
 
 impl Default for DreamConfig {
@@ -195,6 +208,8 @@ impl Default for DreamConfig {
             max_memory_bytes: None,
             max_memory_tokens: None,
             duplicate_similarity: 0.7,
+            output_behavior: None,
+            agents: Vec::new(),
         }
     }
 }
@@ -222,6 +237,32 @@ pub enum SessionWindow {
     All,
 }
 
+/// Which of the window's sessions a dream reads: filters on agent and metadata, and
+/// whether sessions with no start time of their own count. Time windows (`since`) go
+/// by a session's own start time (`started_at`), never by when it was ingested.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WindowFilters {
+    /// Only sessions of these agents (any of them); empty: every agent (or the
+    /// store's pinned agents, [`DreamConfig::agents`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
+    /// Only sessions whose metadata has every one of these pairs.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// Also read sessions with no start time of their own (a `since` window cannot
+    /// place them in time). Default false: they are left out and listed as undated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub include_undated: bool,
+}
+
+impl WindowFilters {
+    /// Returns true when no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.agents.is_empty() && self.metadata.is_empty() && !self.include_undated
+    }
+}
+
 /// A consolidation job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dream {
@@ -235,6 +276,21 @@ pub struct Dream {
     pub session_ids: Vec<SessionId>,
     /// How they were chosen.
     pub window: SessionWindow,
+    /// Filters applied to the window (the store's pinned agents included).
+    #[serde(default, skip_serializing_if = "WindowFilters::is_empty")]
+    pub filters: WindowFilters,
+    /// Sessions the window matched but left out for having no start time of their
+    /// own (see [`WindowFilters::include_undated`]), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undated_session_ids: Vec<SessionId>,
+    /// Whether the dream's proposal marks the store's older pending proposals
+    /// `superseded` when it is stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub supersede_pending: bool,
+    /// The older proposals of the store whose pending changes this dream's proposal
+    /// marked `superseded`, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded_proposal_ids: Vec<ProposalId>,
     /// `local` (deterministic, no LLM).
     pub engine: String,
     /// Guidance, kept for LLM engines (the local engine records it only).
@@ -487,6 +543,9 @@ pub enum ChangeStatus {
     Rejected,
     /// Its target moved since the base version and the edit no longer fits.
     Stale,
+    /// A newer proposal replaced its proposal before anyone reviewed it; it can no
+    /// longer be applied (the reason names the newer proposal).
+    Superseded,
 }
 
 impl ChangeStatus {
@@ -497,14 +556,21 @@ impl ChangeStatus {
             ChangeStatus::Applied => "applied",
             ChangeStatus::Rejected => "rejected",
             ChangeStatus::Stale => "stale",
+            ChangeStatus::Superseded => "superseded",
         }
     }
 
     /// Parses a wire name.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Pending, Self::Applied, Self::Rejected, Self::Stale]
-            .into_iter()
-            .find(|s| s.as_str() == name)
+        [
+            Self::Pending,
+            Self::Applied,
+            Self::Rejected,
+            Self::Stale,
+            Self::Superseded,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 

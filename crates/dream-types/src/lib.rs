@@ -34,7 +34,7 @@ pub use dream::{
     Change, ChangeOp, ChangeReview, ChangeStatus, Dream, DreamConfig, DreamCounts, DreamError,
     DreamId, DreamMode, DreamStatus, DreamUsage, Edit, Evidence, Flag, HeldBack, HeldBackReason,
     OutcomeStats, OutputBehavior, Proposal, ProposalId, Rejection, SessionWindow, StageTimings,
-    Support,
+    Support, WindowFilters,
 };
 pub use error::{TypesError, TypesResult};
 pub use event::{Event, EventKind, REJECTION_PREFIX};
@@ -52,7 +52,8 @@ pub use platform::{
     ScheduleRun, ScheduleWindow, Scope, WEBHOOK_EVENTS, Webhook, WebhookDelivery, WebhookId,
 };
 pub use session::{
-    MemoryVersionRef, OutcomeFilter, Session, SessionFilter, SessionHead, SourceKind,
+    MemoryVersionRef, OutcomeFilter, REWARD_FAILED_BELOW, Session, SessionFilter, SessionHead,
+    SourceKind,
 };
 pub use timestamp::Timestamp;
 pub use tracking::{

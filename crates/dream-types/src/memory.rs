@@ -459,6 +459,11 @@ pub struct MemoryStore {
     pub updated_at: Timestamp,
     /// When it was archived (read-only from then on; one-way).
     pub archived_at: Option<Timestamp>,
+    /// The store it was derived from: the input store of the `create_new` dream that
+    /// created it. Its dream configuration and protected paths were copied from there,
+    /// and dreams read rejections through this lineage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<MemoryStoreId>,
 }
 
 /// A memory as it is now.

@@ -154,6 +154,9 @@ pub struct DreamSchedule {
     pub timezone: String,
     /// Which sessions.
     pub window: ScheduleWindow,
+    /// Filters on the window's sessions (agents, metadata, undated sessions).
+    #[serde(default, skip_serializing_if = "crate::WindowFilters::is_empty")]
+    pub filters: crate::WindowFilters,
     /// Skip a slot when fewer sessions arrived since the store's last dream.
     pub min_new_sessions: Option<u64>,
     /// Review or auto.

@@ -150,9 +150,18 @@ pub struct Session {
     pub updated_at: Timestamp,
 }
 
+/// A `reward` below this counts as a failed session (as the engine judges sessions).
+pub const REWARD_FAILED_BELOW: f64 = 0.5;
+
 /// Which outcome a listed session must have.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OutcomeFilter {
+    /// A session that went badly: a `failed` verdict, or a `reward` below
+    /// [`REWARD_FAILED_BELOW`] (a tau-bench run with reward 0).
+    Failed,
+    /// A session that went well: a `satisfied` verdict, or a `reward` at or above
+    /// [`REWARD_FAILED_BELOW`].
+    Succeeded,
     /// Any outcome with this verdict.
     Result(OutcomeResult),
     /// An outcome with this name whose value equals `value` (within 1e-9).
@@ -238,6 +247,14 @@ impl SessionFilter {
         }
         match &self.outcome {
             None => true,
+            Some(OutcomeFilter::Failed) => session.outcomes.iter().any(|o| {
+                o.result == Some(OutcomeResult::Failed)
+                    || (o.name == "reward" && o.value.is_some_and(|v| v < REWARD_FAILED_BELOW))
+            }),
+            Some(OutcomeFilter::Succeeded) => session.outcomes.iter().any(|o| {
+                o.result == Some(OutcomeResult::Satisfied)
+                    || (o.name == "reward" && o.value.is_some_and(|v| v >= REWARD_FAILED_BELOW))
+            }),
             Some(OutcomeFilter::Result(result)) => session
                 .outcomes
                 .iter()

@@ -199,9 +199,9 @@ pub async fn cmd_demo(db: &Path, args: DemoArgs, out: Output) -> CliResult<u8> {
     progress.finish();
     let report = report?;
     say(format!(
-        "Ingested {} sessions from {} files ({} new, {} skipped) into {}.",
-        thousands(report.sessions.len() as u64),
-        thousands(report.counts.files),
+        "Ingested {} from {} ({} new, {} skipped) into {}.",
+        crate::output::count(report.sessions.len() as u64, "session", "sessions"),
+        crate::output::count(report.counts.files, "file", "files"),
         thousands(report.counts.created),
         thousands(report.counts.skipped),
         db.display()
@@ -231,11 +231,15 @@ pub async fn cmd_demo(db: &Path, args: DemoArgs, out: Output) -> CliResult<u8> {
         sessions: None,
         last: None,
         since: None,
+        include_undated: false,
+        agents: Vec::new(),
+        metadata: Vec::new(),
         min_new_sessions: None,
         review: true,
         auto: false,
         min_support: Some(3),
-        output: OutputArg::UpdateExisting,
+        output: Some(OutputArg::UpdateExisting),
+        supersede_pending: false,
         instructions: None,
         engine: dream_engine::dream::LOCAL_ENGINE.to_owned(),
         all: args.all,

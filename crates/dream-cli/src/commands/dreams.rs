@@ -1,20 +1,23 @@
 //! `dream run` and `dream dreams list|show|cancel`: consolidation jobs.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::progress::DreamProgress;
 use clap::{Args, Subcommand, ValueEnum};
 use dream_engine::dream::{DreamRequest, DreamRun, LOCAL_ENGINE, Skip, cancel_dream, run_dream};
+use dream_engine::pending::{PendingProposal, pending_proposals};
 use dream_store::{DreamFilter, NewMemoryStore, OpenMode, SessionRef, Store};
 use dream_types::{
     Dream, DreamId, DreamMode, DreamStatus, MemoryStore, OutputBehavior, SessionWindow,
+    WindowFilters,
 };
 
 use super::proposals::{ProposalView, print_proposal};
 use super::stores::resolve_store;
 use super::{clock_and_ids, now, open_store};
 use crate::error::{CliError, CliResult};
-use crate::output::{Output, bad, dim, good, strong, thousands};
+use crate::output::{Output, bad, count, dim, good, strong, thousands};
 use crate::when::{DateAs, parse_when};
 
 /// Where a dream's result goes.
@@ -39,9 +42,21 @@ pub struct RunArgs {
     /// The newest N top-level sessions.
     #[arg(long, conflicts_with = "since")]
     pub(crate) last: Option<u64>,
-    /// Sessions started since: a duration back from now (`24h`, `7d`), a date, or RFC 3339.
+    /// Sessions started since: a duration back from now (`24h`, `7d`), a date, or RFC
+    /// 3339. Goes by each session's own start time; sessions with none (tau-bench runs)
+    /// are listed as undated and left out unless --include-undated.
     #[arg(long, value_name = "WHEN")]
     pub(crate) since: Option<String>,
+    /// Also read sessions with no start time of their own (placed by ingest time).
+    #[arg(long)]
+    pub(crate) include_undated: bool,
+    /// Only sessions of this agent (repeatable; default: the store's pinned agents, or
+    /// every agent).
+    #[arg(long = "agent", value_name = "NAME")]
+    pub(crate) agents: Vec<String>,
+    /// Only sessions whose metadata has this pair (repeatable; all must match).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = super::stores::parse_pair)]
+    pub(crate) metadata: Vec<(String, String)>,
     /// Skip the dream when fewer sessions arrived since the store's last dream.
     #[arg(long, value_name = "N")]
     pub(crate) min_new_sessions: Option<u64>,
@@ -54,9 +69,14 @@ pub struct RunArgs {
     /// Distinct sessions a pattern needs to become a lesson (default: the store's, 3).
     #[arg(long, value_name = "N")]
     pub(crate) min_support: Option<u64>,
-    /// Where the result goes.
-    #[arg(long, value_enum, default_value_t = OutputArg::CreateNew)]
-    pub(crate) output: OutputArg,
+    /// Where the result goes (default: the store's setting, `dream stores update
+    /// --output`; else the store itself, after review).
+    #[arg(long, value_enum)]
+    pub(crate) output: Option<OutputArg>,
+    /// Mark the store's older pending proposals `superseded` by this dream's proposal
+    /// (they can no longer be approved).
+    #[arg(long)]
+    pub(crate) supersede_pending: bool,
     /// Guidance for the dream (kept with it; read by model-based engines).
     #[arg(long)]
     pub(crate) instructions: Option<String>,
@@ -154,16 +174,32 @@ async fn request(
     } else {
         SessionWindow::All
     };
+    if args.sessions.is_some()
+        && (!args.agents.is_empty() || !args.metadata.is_empty() || args.include_undated)
+    {
+        return Err(CliError::usage(
+            "invalid_request_error",
+            "--sessions names the sessions exactly; --agent, --metadata and --include-undated \
+             filter a window (--last, --since, or every session)",
+        ));
+    }
+    let output_behavior = match args.output {
+        Some(OutputArg::CreateNew) => OutputBehavior::CreateNew,
+        Some(OutputArg::UpdateExisting) => OutputBehavior::UpdateExisting,
+        // One store stays one store: review is the gate, not a copy per dream.
+        None => store
+            .dream_config(&target.id)
+            .await?
+            .output_behavior
+            .unwrap_or(OutputBehavior::UpdateExisting),
+    };
     Ok(DreamRequest {
         memory_store_id: target.id.clone(),
         window,
         min_new_sessions: args.min_new_sessions,
         engine: args.engine.clone(),
         instructions: args.instructions.clone(),
-        output_behavior: match args.output {
-            OutputArg::CreateNew => OutputBehavior::CreateNew,
-            OutputArg::UpdateExisting => OutputBehavior::UpdateExisting,
-        },
+        output_behavior,
         mode: if args.auto {
             DreamMode::Auto
         } else {
@@ -171,6 +207,12 @@ async fn request(
         },
         config: None,
         min_support: args.min_support,
+        filters: WindowFilters {
+            agents: args.agents.clone(),
+            metadata: args.metadata.iter().cloned().collect::<BTreeMap<_, _>>(),
+            include_undated: args.include_undated,
+        },
+        supersede_pending: args.supersede_pending,
     })
 }
 
@@ -186,6 +228,10 @@ pub async fn cmd_run(db: &Path, args: RunArgs, out: Output) -> CliResult<u8> {
 pub async fn run(store: &dyn Store, args: &RunArgs, out: Output) -> CliResult<u8> {
     let target = store_for_run(store, args.store.as_deref(), out).await?;
     let request = request(store, args, &target).await?;
+    let pending = pending_proposals(store, &target.id).await?;
+    if !pending.is_empty() && !args.supersede_pending {
+        out.warn(pending_warning(&pending));
+    }
     let (clock, _) = clock_and_ids()?;
     let progress = DreamProgress::new(out);
     let result = run_dream(store, &request, clock.as_ref(), &progress).await;
@@ -193,7 +239,11 @@ pub async fn run(store: &dyn Store, args: &RunArgs, out: Output) -> CliResult<u8
     match result? {
         DreamRun::Skipped(Skip { reason, .. }) => {
             if out.json {
-                out.json(&serde_json::json!({"skipped": true, "reason": reason}))?;
+                out.json(&serde_json::json!({
+                    "skipped": true,
+                    "reason": reason,
+                    "pending_proposals": pending,
+                }))?;
             } else {
                 out.line(format!("Skipped: {reason}."))?;
             }
@@ -212,6 +262,10 @@ pub async fn run(store: &dyn Store, args: &RunArgs, out: Output) -> CliResult<u8
                 return Ok(1);
             };
             let reviews = store.change_reviews(&proposal.id).await?;
+            let output_store = match &dream.output_store_id {
+                Some(id) => Some(store.get_memory_store(id).await?),
+                None => None,
+            };
             if out.json {
                 let mut view = serde_json::to_value(ProposalView::new(&proposal, &reviews))
                     .map_err(|e| CliError::Internal(e.to_string()))?;
@@ -220,24 +274,60 @@ pub async fn run(store: &dyn Store, args: &RunArgs, out: Output) -> CliResult<u8
                     "mode": dream.mode,
                     "output_behavior": dream.output_behavior,
                     "output_store_id": dream.output_store_id,
+                    "output_store_name": output_store.as_ref().map(|s| &s.name),
+                    "window": dream.window,
+                    "window_time": "started_at",
+                    "filters": dream.filters,
+                    "undated_session_ids": dream.undated_session_ids,
+                    "superseded_proposal_ids": dream.superseded_proposal_ids,
                     "counts": dream.counts,
                     "timings": dream.timings,
                     "usage": dream.usage,
                     "session_ids": dream.session_ids,
                 });
+                view["pending_proposals"] = serde_json::to_value(&pending)
+                    .map_err(|e| CliError::Internal(e.to_string()))?;
                 out.json(&view)?;
                 return Ok(0);
             }
             print_summary(out, &dream)?;
+            print_window(out, &dream)?;
+            if let Some(output) = &output_store {
+                out.line(format!(
+                    "Output: memory store {} ({}), {}.",
+                    strong().apply_to(&output.name),
+                    output.id,
+                    match dream.output_behavior {
+                        OutputBehavior::CreateNew => "a new store derived from the input",
+                        OutputBehavior::UpdateExisting => "the input store itself",
+                    }
+                ))?;
+            }
+            if !dream.superseded_proposal_ids.is_empty() {
+                let ids: Vec<String> = dream
+                    .superseded_proposal_ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                out.line(format!(
+                    "Superseded {}: {}.",
+                    count(
+                        ids.len() as u64,
+                        "older pending proposal",
+                        "older pending proposals"
+                    ),
+                    ids.join(", ")
+                ))?;
+            }
             out.line("")?;
             print_proposal(out, &proposal, &reviews, args.all)?;
             out.line("")?;
             match applied {
                 Some(report) => out.line(format!(
-                    "{} {} changes (auto mode); {} left for a person.",
+                    "{} {} (auto mode); {} left for a person.",
                     good().apply_to("Applied"),
-                    report.applied.len(),
-                    report.skipped.len()
+                    count(report.applied.len() as u64, "change", "changes"),
+                    thousands(report.skipped.len() as u64)
                 ))?,
                 None if !proposal.changes.is_empty() => out.line(format!(
                     "Review: `dream proposals approve {}`, `dream proposals reject {} --reason …`, or \
@@ -251,12 +341,36 @@ pub async fn run(store: &dyn Store, args: &RunArgs, out: Output) -> CliResult<u8
     }
 }
 
+/// The stderr warning of a run on a store whose earlier proposals wait for review.
+fn pending_warning(pending: &[PendingProposal]) -> String {
+    let changes: u64 = pending.iter().map(|p| p.pending_changes).sum();
+    let list: Vec<String> = pending
+        .iter()
+        .map(|p| {
+            format!(
+                "{} (dream {}, {})",
+                p.proposal_id,
+                p.dream_id,
+                count(p.pending_changes, "pending change", "pending changes")
+            )
+        })
+        .collect();
+    format!(
+        "warning: this store already has {} with {} nobody reviewed: {}; review them \
+         (`dream proposals show ID`), or pass --supersede-pending to retire them in favour \
+         of this dream's proposal",
+        count(pending.len() as u64, "proposal", "proposals"),
+        count(changes, "change", "changes"),
+        list.join(", ")
+    )
+}
+
 fn print_summary(out: Output, dream: &Dream) -> CliResult<()> {
     let c = dream.counts;
     let t = dream.timings;
     let total = t.select_ms + t.extract_ms + t.mine_ms + t.curate_ms + t.check_ms + t.output_ms;
     out.line(format!(
-        "{} {} {} in {:.1}s: read {} sessions ({} from cache), {} signals, {} patterns → {} changes, {} held back.",
+        "{} {} {} in {:.1}s: read {} ({} from cache), {}, {} → {}, {} held back.",
         strong().apply_to("Dream"),
         dream.id,
         match dream.status {
@@ -264,13 +378,67 @@ fn print_summary(out: Output, dream: &Dream) -> CliResult<()> {
             _ => bad().apply_to(dream.status.as_str()),
         },
         total as f64 / 1000.0,
-        thousands(c.sessions_read),
+        count(c.sessions_read, "session", "sessions"),
         thousands(c.sessions_cached),
-        thousands(c.signals),
-        thousands(c.patterns),
-        thousands(c.changes),
+        count(c.signals, "signal", "signals"),
+        count(c.patterns, "pattern", "patterns"),
+        count(c.changes, "change", "changes"),
         thousands(c.held_back)
     ))
+}
+
+/// Says which sessions the window took: the time it goes by, the filters, and the
+/// undated sessions (read or left out).
+fn print_window(out: Output, dream: &Dream) -> CliResult<()> {
+    let f = &dream.filters;
+    let mut parts = Vec::new();
+    if let SessionWindow::Since { seconds } = dream.window {
+        let since = dream
+            .created_at
+            .plus_secs(-i64::try_from(seconds).unwrap_or(i64::MAX));
+        parts.push(format!(
+            "sessions started since {} UTC (by each session's own start time)",
+            since.to_display_minutes()
+        ));
+    }
+    if !f.agents.is_empty() {
+        parts.push(format!("agents {}", f.agents.join(", ")));
+    }
+    if !f.metadata.is_empty() {
+        let pairs: Vec<String> = f.metadata.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parts.push(format!("metadata {}", pairs.join(", ")));
+    }
+    if !parts.is_empty() {
+        out.line(format!("Window: {}.", parts.join("; ")))?;
+    }
+    let undated = dream.undated_session_ids.len() as u64;
+    if undated > 0 {
+        let read = dream
+            .undated_session_ids
+            .iter()
+            .filter(|id| dream.session_ids.contains(id))
+            .count() as u64;
+        if read == undated {
+            out.line(format!(
+                "Undated: {} with no start time of their own {} read{}.",
+                count(undated, "session", "sessions"),
+                if undated == 1 { "was" } else { "were" },
+                if matches!(dream.window, SessionWindow::Since { .. }) {
+                    " (--include-undated, placed by ingest time)"
+                } else {
+                    ""
+                }
+            ))?;
+        } else {
+            out.line(format!(
+                "Undated: {} with no start time of their own left out (--include-undated reads \
+                 them; `dream dreams show {} --json` lists them).",
+                count(undated - read, "session", "sessions"),
+                dream.id
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs a `dream dreams` subcommand.
@@ -417,8 +585,18 @@ fn show(out: Output, dream: &Dream) -> CliResult<u8> {
     out.line(field(
         "counts",
         format!(
-            "{} sessions read ({} cached), {} signals, {} patterns, {} changes, {} held back",
-            c.sessions_read, c.sessions_cached, c.signals, c.patterns, c.changes, c.held_back
+            "{} read ({} cached), {}, {}, {}, {} held back{}",
+            count(c.sessions_read, "session", "sessions"),
+            c.sessions_cached,
+            count(c.signals, "signal", "signals"),
+            count(c.patterns, "pattern", "patterns"),
+            count(c.changes, "change", "changes"),
+            c.held_back,
+            if c.undated > 0 {
+                format!(", {} undated", c.undated)
+            } else {
+                String::new()
+            }
         ),
     ))?;
     let t = dream.timings;

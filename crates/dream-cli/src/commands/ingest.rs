@@ -168,8 +168,8 @@ fn print_report(report: &IngestReport, skip_invalid: bool, out: Output) -> CliRe
     let seen = report.sessions.len() as u64;
     if report.nothing_new() && report.skipped.is_empty() {
         out.line(format!(
-            "Nothing new: all {} sessions in {} {files} were already stored.",
-            thousands(seen),
+            "Nothing new: all {} in {} {files} were already stored.",
+            crate::output::count(seen, "session", "sessions"),
             thousands(c.files)
         ))?;
         return Ok(());

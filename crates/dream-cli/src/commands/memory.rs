@@ -310,23 +310,39 @@ fn no_memory_at(ms: &MemoryStore, path: &str) -> CliError {
     )
 }
 
-/// Reads `--if-sha256`: 64 hex digits (any case).
+/// Fewest hex digits `--if-sha256` takes (what `dream memory ls` shows; git's rule
+/// for abbreviated hashes, with git's default length).
+const MIN_SHA_PREFIX: usize = 8;
+
+/// Reads `--if-sha256`: 8 to 64 hex digits (any case), a prefix of the content_sha256
+/// (resolve it with [`full_sha`]).
 fn parse_sha(text: Option<String>) -> CliResult<Option<String>> {
     text.map(|text| {
         let sha = text.trim().to_ascii_lowercase();
-        if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if (MIN_SHA_PREFIX..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit())
+        {
             Ok(sha)
         } else {
             Err(CliError::usage(
                 "invalid_request_error",
                 format!(
-                    "--if-sha256 {text:?} is not a SHA-256 (64 hex digits, the content_sha256 \
-                     that `dream memory ls --json` shows)"
+                    "--if-sha256 {text:?} is not a SHA-256 or a prefix of one (8 to 64 hex \
+                     digits of the content_sha256 that `dream memory ls` shows)"
                 ),
             ))
         }
     })
     .transpose()
+}
+
+/// Resolves an `--if-sha256` prefix against the memory's current content_sha256: the
+/// full hash when it matches. A prefix that does not match is passed on as it is, so
+/// the store refuses the write exactly as it refuses a wrong full hash.
+fn full_sha(expected: Option<String>, current: Option<&Memory>) -> Option<String> {
+    expected.map(|prefix| match current {
+        Some(memory) if memory.content_sha256.starts_with(&prefix) => memory.content_sha256.clone(),
+        _ => prefix,
+    })
 }
 
 /// A memory without its content, as `ls --json` lists it.
@@ -461,10 +477,10 @@ async fn cmd_ls(cx: Cx<'_>, args: LsArgs) -> CliResult<u8> {
     );
     if shown_folders > 0 {
         summary.push_str(&format!(
-            ", {} {} ({} memories in all)",
+            ", {} {} ({} in all)",
             shown_folders,
             plural(shown_folders, "folder", "folders"),
-            thousands(memories.len() as u64)
+            crate::output::count(memories.len() as u64, "memory", "memories")
         ));
     }
     cx.out.line(dim().apply_to(summary).to_string())?;
@@ -572,6 +588,7 @@ async fn cmd_write(cx: Cx<'_>, args: WriteArgs) -> CliResult<u8> {
         None => read_stdin(cx.out)?,
     };
     let existing = cx.store.find_memory(&cx.ms.id, &args.path).await?;
+    let expected = full_sha(expected, existing.as_ref());
     write_content(cx, &args.path, existing.as_ref(), content, expected).await
 }
 
@@ -784,7 +801,7 @@ async fn cmd_rm(cx: Cx<'_>, args: RmArgs) -> CliResult<u8> {
     let memory = live_memory(cx, &parse_memory_ref(&args.memory)?).await?;
     let write = MemoryWrite::Delete {
         memory_id: memory.id.clone(),
-        precondition: parse_sha(args.if_sha256)?,
+        precondition: full_sha(parse_sha(args.if_sha256)?, Some(&memory)),
     };
     let versions = cx
         .store
@@ -815,7 +832,7 @@ async fn cmd_mv(cx: Cx<'_>, args: MvArgs) -> CliResult<u8> {
         memory_id: memory.id.clone(),
         content: None,
         path: Some(args.to.clone()),
-        precondition: parse_sha(args.if_sha256)?,
+        precondition: full_sha(parse_sha(args.if_sha256)?, Some(&memory)),
     };
     let versions = cx
         .store
@@ -951,12 +968,23 @@ async fn cmd_log(cx: Cx<'_>, args: LogArgs) -> CliResult<u8> {
         cx.out.line("No memory versions match.")?;
         return Ok(0);
     }
+    let moves = moved_from(cx, &versions).await?;
+    let shown_path = |v: &MemoryVersion| match (moves.get(&v.id), v.path.as_deref()) {
+        (Some(old), Some(new)) => format!("{old} → {new}"),
+        (_, path) => path.unwrap_or("-").to_owned(),
+    };
     let path_width = versions
         .iter()
-        .map(|v| v.path.as_deref().map_or(10, |p| p.chars().count()))
+        .map(|v| {
+            if v.redacted_at.is_some() {
+                10
+            } else {
+                shown_path(v).chars().count()
+            }
+        })
         .max()
         .unwrap_or(0)
-        .clamp(4, 48);
+        .clamp(4, 64);
     let actor_width = versions
         .iter()
         .map(|v| actor_label(&v.created_by).chars().count())
@@ -981,16 +1009,19 @@ async fn cmd_log(cx: Cx<'_>, args: LogArgs) -> CliResult<u8> {
             )
         } else {
             (
-                format!(
-                    "{:<path_width$}",
-                    truncate(v.path.as_deref().unwrap_or("-"), path_width)
-                ),
+                format!("{:<path_width$}", truncate(&shown_path(v), path_width)),
                 format!("{:<8}", v.content_sha256.as_deref().map_or("-", short_sha)),
             )
         };
-        let operation = operation_style(v.operation)
-            .apply_to(format!("{:<9}", v.operation.as_str()))
-            .to_string();
+        let operation = match moves.get(&v.id) {
+            Some(_) => Style::new()
+                .cyan()
+                .apply_to(format!("{:<9}", "moved"))
+                .to_string(),
+            None => operation_style(v.operation)
+                .apply_to(format!("{:<9}", v.operation.as_str()))
+                .to_string(),
+        };
         cx.out.line(format!(
             "{:>7}  {operation}  {path}  {sha}  {:<actor_width$}  {:<16}  {}",
             v.store_version,
@@ -1009,6 +1040,43 @@ async fn cmd_log(cx: Cx<'_>, args: LogArgs) -> CliResult<u8> {
             .to_string(),
     )?;
     Ok(0)
+}
+
+/// Returns, for each `modified` version in `versions` that changed its memory's path,
+/// the path before it (from the memory's previous version; a redacted one hides it).
+async fn moved_from(
+    cx: Cx<'_>,
+    versions: &[MemoryVersion],
+) -> CliResult<BTreeMap<MemoryVersionId, String>> {
+    let mut moves = BTreeMap::new();
+    let modified: BTreeSet<&MemoryId> = versions
+        .iter()
+        .filter(|v| v.operation == MemoryOperation::Modified && v.path.is_some())
+        .map(|v| &v.memory_id)
+        .collect();
+    for memory_id in modified {
+        // Newest first: each version's predecessor is the next one in the list.
+        let history = cx
+            .store
+            .list_memory_versions(
+                &cx.ms.id,
+                &VersionFilter {
+                    memory_id: Some(memory_id.clone()),
+                    ..VersionFilter::default()
+                },
+            )
+            .await?;
+        for pair in history.windows(2) {
+            let (version, before) = (&pair[0], &pair[1]);
+            if version.operation == MemoryOperation::Modified
+                && let (Some(old), Some(new)) = (&before.path, &version.path)
+                && old != new
+            {
+                moves.insert(version.id.clone(), old.clone());
+            }
+        }
+    }
+    Ok(moves)
 }
 
 /// Returns the memories that are or ever were at `path` (their whole lineage is shown,

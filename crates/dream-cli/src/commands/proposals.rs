@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::stores::resolve_store;
 use super::{cli_actor, clock_and_ids, open_store};
 use crate::error::{CliError, CliResult};
-use crate::output::{Output, bad, dim, good, strong, truncate};
+use crate::output::{Output, bad, count, dim, good, strong, truncate};
 
 /// Held-back entries shown before folding.
 const HELD_BACK_SHOWN: usize = 15;
@@ -199,6 +199,7 @@ fn status_style(status: ChangeStatus) -> Style {
         ChangeStatus::Applied => good(),
         ChangeStatus::Rejected => bad(),
         ChangeStatus::Stale => Style::new().magenta(),
+        ChangeStatus::Superseded => dim(),
     }
 }
 
@@ -321,7 +322,7 @@ pub fn print_proposal(
             out.line(format!(
                 "    {} {}#{} “{}”",
                 dim().apply_to("evidence"),
-                truncate(&evidence.source_session_id, 40),
+                evidence.session_id,
                 evidence.event_index,
                 truncate(
                     &evidence
@@ -337,8 +338,8 @@ pub fn print_proposal(
             out.line(format!(
                 "    {}",
                 dim().apply_to(format!(
-                    "… {} more quotes (--json lists them)",
-                    change.evidence.len() - 6
+                    "… {} more (--json lists them)",
+                    count((change.evidence.len() - 6) as u64, "quote", "quotes")
                 ))
             ))?;
         }
@@ -421,17 +422,17 @@ async fn review(
             format!(", store version {}", v.store_version)
         });
         out.line(format!(
-            "{} {} changes to {}{version}",
+            "{} {} to {}{version}",
             good().apply_to("Applied"),
-            report.applied.len(),
+            count(report.applied.len() as u64, "change", "changes"),
             proposal.store_id
         ))?;
     }
     if !report.rejected.is_empty() {
         out.line(format!(
-            "{} {} changes; later dreams will hold back look-alikes",
+            "{} {}; later dreams will hold back look-alikes",
             bad().apply_to("Rejected"),
-            report.rejected.len()
+            count(report.rejected.len() as u64, "change", "changes")
         ))?;
     }
     for (change, reason) in &report.stale {
@@ -460,6 +461,7 @@ struct ProposalSummary {
     applied: usize,
     rejected: usize,
     stale: usize,
+    superseded: usize,
     held_back: usize,
 }
 
@@ -493,6 +495,7 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
             applied: count(ChangeStatus::Applied),
             rejected: count(ChangeStatus::Rejected),
             stale: count(ChangeStatus::Stale),
+            superseded: count(ChangeStatus::Superseded),
             held_back: proposal.held_back.len(),
         };
         if args.pending && row.pending == 0 {

@@ -43,8 +43,10 @@ pub struct ListArgs {
     /// Only sessions without failed tool results.
     #[arg(long)]
     no_errors: bool,
-    /// Only sessions with this outcome: a verdict (`satisfied`, `failed`, …) or
-    /// `NAME=VALUE` (`reward=1`).
+    /// Only sessions with this outcome: `failed` (a failed verdict or a reward below
+    /// 0.5), `satisfied` (a satisfied verdict or a reward of 0.5 or more),
+    /// `needs_revision`, `max_iterations_reached`, `interrupted`, or `NAME=VALUE`
+    /// (`reward=1`).
     #[arg(long, value_name = "OUTCOME")]
     outcome: Option<String>,
     /// Include subagent sessions (hidden by default; `show` lists them under their parent).
@@ -58,7 +60,8 @@ pub struct ListArgs {
 /// Arguments of `dream sessions show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A `sesn_…` id, or the session's id in its transcript file.
+    /// A `sesn_…` id, or the session's id in its transcript file (a `#EVENT` suffix,
+    /// as evidence prints it, is accepted).
     id: String,
     /// Show long texts whole instead of folding them.
     #[arg(long)]
@@ -90,7 +93,22 @@ fn parse_outcome(text: &str) -> CliResult<OutcomeFilter> {
                 value,
             })
         }
-        None => Ok(OutcomeFilter::Result(OutcomeResult::from_name(text.trim()))),
+        None => match text.trim() {
+            "failed" => Ok(OutcomeFilter::Failed),
+            "satisfied" => Ok(OutcomeFilter::Succeeded),
+            name @ ("needs_revision" | "max_iterations_reached" | "interrupted") => {
+                Ok(OutcomeFilter::Result(OutcomeResult::from_name(name)))
+            }
+            other => Err(CliError::usage(
+                "invalid_request_error",
+                format!(
+                    "--outcome {other:?} is not an outcome; accepted: failed (a failed verdict \
+                     or a reward below 0.5), satisfied (a satisfied verdict or a reward of 0.5 \
+                     or more), needs_revision, max_iterations_reached, interrupted, or \
+                     NAME=VALUE (reward=1)"
+                ),
+            )),
+        },
     }
 }
 
@@ -177,14 +195,23 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
     }
     out.line(
         dim()
-            .apply_to(format!("{} sessions", thousands(sessions.len() as u64)))
+            .apply_to(crate::output::count(
+                sessions.len() as u64,
+                "session",
+                "sessions",
+            ))
             .to_string(),
     )?;
     Ok(0)
 }
 
 async fn cmd_show(store: &dyn Store, args: ShowArgs, out: Output) -> CliResult<u8> {
-    let session = store.get_session(&SessionRef::parse(&args.id)).await?;
+    // Evidence is printed as `sesn_…#EVENT`; the session part names the session.
+    let id = match args.id.rsplit_once('#') {
+        Some((id, event)) if event.parse::<u32>().is_ok() => id,
+        _ => args.id.as_str(),
+    };
+    let session = store.get_session(&SessionRef::parse(id)).await?;
     let events = store.session_events(&session.id, None).await?;
     if out.json {
         let record = dream_ingest::canonical::session_record(&session, &events);
@@ -263,10 +290,10 @@ fn print_header(session: &Session, children: &[Session], out: Output) -> CliResu
         out.line(field(
             "subagent",
             format!(
-                "{}  {} ({} events)",
+                "{}  {} ({})",
                 child.id,
                 child.source_session_id,
-                thousands(child.event_count)
+                crate::output::count(child.event_count, "event", "events")
             ),
         ))?;
     }
@@ -358,10 +385,16 @@ mod tests {
                 value: 1.0
             }
         );
+        assert_eq!(parse_outcome("failed").unwrap(), OutcomeFilter::Failed);
         assert_eq!(
-            parse_outcome("failed").unwrap(),
-            OutcomeFilter::Result(OutcomeResult::Failed)
+            parse_outcome("needs_revision").unwrap(),
+            OutcomeFilter::Result(OutcomeResult::NeedsRevision)
         );
         assert!(parse_outcome("reward=high").is_err());
+        let unknown = parse_outcome("failure").unwrap_err();
+        assert!(
+            unknown.to_string().contains("accepted: failed"),
+            "{unknown}"
+        );
     }
 }

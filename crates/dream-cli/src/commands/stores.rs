@@ -1,12 +1,13 @@
-//! `dream stores create|list|show|update|archive`: memory stores, and how the other
-//! commands find the store they work on.
+//! `dream stores create|list|show|update|archive|delete`: memory stores, and how the
+//! other commands find the store they work on.
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use clap::{Args, Subcommand};
 use dream_store::{MemoryStorePatch, NewMemoryStore, OpenMode, Store, StoreError};
-use dream_types::{MemoryStore, MemoryStoreId};
+use dream_types::{DreamConfig, MemoryStore, MemoryStoreId, OutputBehavior};
 use serde::Serialize;
 
 use super::open_store;
@@ -29,6 +30,19 @@ pub enum StoresCommand {
     Update(UpdateArgs),
     /// Archive a store: read-only from then on (one-way).
     Archive(ArchiveArgs),
+    /// Delete a store with all its memories, versions, dreams and proposals (asks
+    /// first on a terminal; --yes otherwise).
+    Delete(DeleteArgs),
+}
+
+/// Arguments of `dream stores delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// A `memstore_…` id or a store name.
+    store: String,
+    /// Delete without asking (required when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    yes: bool,
 }
 
 /// Arguments of `dream stores create`.
@@ -86,6 +100,18 @@ pub struct UpdateArgs {
     /// Remove a protected path prefix (repeatable).
     #[arg(long, value_name = "PREFIX")]
     unprotect: Vec<String>,
+    /// Where `dream run` writes results on this store when it is not told:
+    /// `update-existing` (the store itself, after review; the CLI's default) or
+    /// `create-new` (a new store derived from this one per dream).
+    #[arg(long, value_enum, value_name = "BEHAVIOR")]
+    output: Option<super::dreams::OutputArg>,
+    /// Pin an agent: dreams on this store read only the pinned agents' sessions unless
+    /// they name agents themselves (repeatable; adds to the pinned ones).
+    #[arg(long = "agent", value_name = "NAME")]
+    agents: Vec<String>,
+    /// Unpin every agent (before adding any --agent).
+    #[arg(long)]
+    clear_agents: bool,
 }
 
 /// Arguments of `dream stores archive`.
@@ -114,6 +140,7 @@ pub async fn cmd_stores(db: &Path, command: StoresCommand, out: Output) -> CliRe
         StoresCommand::Show(args) => cmd_show(&store, args, out).await,
         StoresCommand::Update(args) => cmd_update(&store, args, out).await,
         StoresCommand::Archive(args) => cmd_archive(&store, args, out).await,
+        StoresCommand::Delete(args) => cmd_delete(&store, args, out).await,
     };
     store.close().await;
     result
@@ -211,7 +238,7 @@ async fn only_store(store: &dyn Store) -> CliResult<MemoryStore> {
 }
 
 /// Parses `KEY=VALUE` (the value may be empty and may contain `=`).
-fn parse_pair(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_pair(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
         None => Err(format!("{text:?} is not KEY=VALUE")),
@@ -227,6 +254,9 @@ struct StoreView<'a> {
     memory_count: usize,
     /// Their content, in UTF-8 bytes.
     content_size_bytes: u64,
+    /// Its dream configuration (`show` and `update` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dream_config: Option<&'a DreamConfig>,
 }
 
 async fn count_memories(store: &dyn Store, id: &MemoryStoreId) -> CliResult<(usize, u64)> {
@@ -274,10 +304,11 @@ async fn cmd_create(store: &dyn Store, args: CreateArgs, out: Output) -> CliResu
             description: args.description.unwrap_or_default(),
             metadata: args.metadata.into_iter().collect(),
             protected_paths: args.protect,
+            derived_from: None,
         })
         .await?;
     if out.json {
-        return print_store_json(&created, 0, 0, out);
+        return print_store_json(&created, 0, 0, None, out);
     }
     out.line(format!(
         "Created memory store {} ({})",
@@ -313,6 +344,7 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
             store: s,
             memory_count,
             content_size_bytes,
+            dream_config: None,
         });
     }
     if out.json {
@@ -380,20 +412,66 @@ async fn cmd_list(store: &dyn Store, args: ListArgs, out: Output) -> CliResult<u
 async fn cmd_show(store: &dyn Store, args: ShowArgs, out: Output) -> CliResult<u8> {
     let found = resolve_store(store, args.store.as_deref()).await?;
     let (count, bytes) = count_memories(store, &found.id).await?;
+    let config = store.dream_config(&found.id).await?;
     if out.json {
-        return print_store_json(&found, count, bytes, out);
+        return print_store_json(&found, count, bytes, Some(&config), out);
     }
     print_store(&found, count, bytes, out)?;
+    print_dream_settings(store, &found, &config, out).await?;
     Ok(0)
 }
 
-fn print_store_json(store: &MemoryStore, count: usize, bytes: u64, out: Output) -> CliResult<u8> {
+fn print_store_json(
+    store: &MemoryStore,
+    count: usize,
+    bytes: u64,
+    dream_config: Option<&DreamConfig>,
+    out: Output,
+) -> CliResult<u8> {
     out.json(&StoreView {
         store,
         memory_count: count,
         content_size_bytes: bytes,
+        dream_config,
     })?;
     Ok(0)
+}
+
+/// Prints where a store came from and how `dream run` treats it.
+async fn print_dream_settings(
+    store: &dyn Store,
+    found: &MemoryStore,
+    config: &DreamConfig,
+    out: Output,
+) -> CliResult<()> {
+    let field = |name: &str, value: String| format!("  {:<12} {value}", dim().apply_to(name));
+    if let Some(source) = &found.derived_from {
+        let name = match store.get_memory_store(source).await {
+            Ok(s) => s.name,
+            Err(StoreError::NotFound { .. }) => "deleted".to_owned(),
+            Err(err) => return Err(err.into()),
+        };
+        out.line(field("derived from", format!("{source} ({name})")))?;
+    }
+    out.line(field(
+        "dream output",
+        match config.output_behavior {
+            Some(OutputBehavior::UpdateExisting) => "update_existing".to_owned(),
+            Some(OutputBehavior::CreateNew) => "create_new".to_owned(),
+            None => dim()
+                .apply_to("not set (dream run: update_existing; API: create_new)")
+                .to_string(),
+        },
+    ))?;
+    out.line(field(
+        "agents",
+        if config.agents.is_empty() {
+            dim().apply_to("all").to_string()
+        } else {
+            config.agents.join("  ")
+        },
+    ))?;
+    Ok(())
 }
 
 fn print_store(store: &MemoryStore, count: usize, bytes: u64, out: Output) -> CliResult<()> {
@@ -450,11 +528,14 @@ async fn cmd_update(store: &dyn Store, args: UpdateArgs, out: Output) -> CliResu
         && args.unset_metadata.is_empty()
         && args.protect.is_empty()
         && args.unprotect.is_empty()
+        && args.output.is_none()
+        && args.agents.is_empty()
+        && !args.clear_agents
     {
         return Err(CliError::usage(
             "invalid_request_error",
             "nothing to update; pass --name, --description, --metadata, --unset-metadata, \
-             --protect or --unprotect",
+             --protect, --unprotect, --output, --agent or --clear-agents",
         ));
     }
     if let Some(name) = &args.name {
@@ -496,23 +577,104 @@ async fn cmd_update(store: &dyn Store, args: UpdateArgs, out: Output) -> CliResu
         }
         Some(paths)
     };
-    let updated = store
-        .update_memory_store(
-            &current.id,
-            MemoryStorePatch {
-                name: args.name,
-                description: args.description,
-                metadata: (!metadata.is_empty()).then_some(metadata),
-                protected_paths,
-            },
-        )
-        .await?;
+    let store_fields_change = args.name.is_some()
+        || args.description.is_some()
+        || !metadata.is_empty()
+        || protected_paths.is_some();
+    let updated = if store_fields_change {
+        store
+            .update_memory_store(
+                &current.id,
+                MemoryStorePatch {
+                    name: args.name,
+                    description: args.description,
+                    metadata: (!metadata.is_empty()).then_some(metadata),
+                    protected_paths,
+                },
+            )
+            .await?
+    } else {
+        current.clone()
+    };
+    let mut config = store.dream_config(&current.id).await?;
+    if args.output.is_some() || !args.agents.is_empty() || args.clear_agents {
+        if let Some(output) = args.output {
+            config.output_behavior = Some(match output {
+                super::dreams::OutputArg::CreateNew => OutputBehavior::CreateNew,
+                super::dreams::OutputArg::UpdateExisting => OutputBehavior::UpdateExisting,
+            });
+        }
+        if args.clear_agents {
+            config.agents.clear();
+        }
+        for agent in args.agents {
+            let agent = agent.trim().to_owned();
+            if agent.is_empty() {
+                return Err(CliError::usage(
+                    "invalid_request_error",
+                    "--agent needs a name (the agent field `dream sessions list` shows)",
+                ));
+            }
+            if !config.agents.contains(&agent) {
+                config.agents.push(agent);
+            }
+        }
+        store.set_dream_config(&current.id, &config).await?;
+    }
     let (count, bytes) = count_memories(store, &updated.id).await?;
     if out.json {
-        return print_store_json(&updated, count, bytes, out);
+        return print_store_json(&updated, count, bytes, Some(&config), out);
     }
     out.line(format!("Updated memory store {}", updated.name))?;
     print_store(&updated, count, bytes, out)?;
+    print_dream_settings(store, &updated, &config, out).await?;
+    Ok(0)
+}
+
+async fn cmd_delete(store: &dyn Store, args: DeleteArgs, out: Output) -> CliResult<u8> {
+    let current = resolve_store(store, Some(&args.store)).await?;
+    let (count, _) = count_memories(store, &current.id).await?;
+    let memories = crate::output::count(count as u64, "memory", "memories");
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::usage(
+                "confirmation_required",
+                format!(
+                    "deleting memory store {} ({}) removes its {memories} and their history for \
+                     good, and standard input is not a terminal to confirm on; pass --yes",
+                    current.name, current.id
+                ),
+            ));
+        }
+        eprint!(
+            "Delete memory store {} ({}) with its {memories}, their history, dreams and \
+             proposals? This cannot be undone. [y/N] ",
+            current.name, current.id
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map_err(|e| CliError::Internal(format!("cannot read the answer: {e}")))?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            out.line("Nothing deleted.")?;
+            return Ok(1);
+        }
+    }
+    store.delete_memory_store(&current.id).await?;
+    if out.json {
+        out.json(&serde_json::json!({
+            "id": current.id,
+            "type": "memory_store_deleted",
+            "name": current.name,
+        }))?;
+        return Ok(0);
+    }
+    out.line(format!(
+        "Deleted memory store {} ({}) with its {memories}.",
+        current.name, current.id
+    ))?;
     Ok(0)
 }
 
@@ -521,7 +683,7 @@ async fn cmd_archive(store: &dyn Store, args: ArchiveArgs, out: Output) -> CliRe
     let archived = store.archive_memory_store(&current.id).await?;
     if out.json {
         let (count, bytes) = count_memories(store, &archived.id).await?;
-        return print_store_json(&archived, count, bytes, out);
+        return print_store_json(&archived, count, bytes, None, out);
     }
     if current.archived_at.is_some() {
         out.line(format!(

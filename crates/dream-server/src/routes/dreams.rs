@@ -3,6 +3,8 @@
 //! ([`crate::runner`]). The `model` is `dream-local`, the deterministic engine; any
 //! other model is a 400 naming what this server can run.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, State};
 use dream_engine::dream::{DreamRequest, DreamStart, LOCAL_ENGINE, cancel_dream, start_dream};
 use dream_store::DreamFilter;
@@ -21,6 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::page::{self, Page};
 use crate::routes::{id, parse_time};
+use crate::scheduler::routes::FiltersParam;
 use crate::wire::{
     DreamInput, DreamOut, LOCAL_MODELS, MODEL_SPEEDS, ModelConfig, OutputBehaviorOut,
 };
@@ -47,7 +50,11 @@ pub enum ModelParam {
 }
 
 /// Which sessions a dream reads when `inputs` has no `sessions` entry (`dream`'s
-/// extension; Anthropic's API always takes explicit ids).
+/// extension; Anthropic's API always takes explicit ids). Every kind takes the same
+/// filters: `agents` (default: the store's pinned agents, else every agent),
+/// `metadata` (pairs that must all match) and `include_undated` (default false:
+/// sessions with no start time of their own are left out of a `since` window and
+/// listed in the dream's `undated_session_ids`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum WindowParam {
@@ -55,14 +62,81 @@ pub enum WindowParam {
     LastSessions {
         /// How many (≥ 1).
         count: u64,
+        /// Only these agents.
+        #[serde(default)]
+        agents: Vec<String>,
+        /// Only sessions with all these metadata pairs.
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+        /// Also read undated sessions.
+        #[serde(default)]
+        include_undated: bool,
     },
-    /// Sessions started in the last `seconds`.
+    /// Sessions started (by their own start time) in the last `seconds`.
     Since {
         /// Window length in seconds (≥ 1).
         seconds: u64,
+        /// Only these agents.
+        #[serde(default)]
+        agents: Vec<String>,
+        /// Only sessions with all these metadata pairs.
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+        /// Also read undated sessions (placed by ingest time).
+        #[serde(default)]
+        include_undated: bool,
     },
     /// Every session.
-    All,
+    All {
+        /// Only these agents.
+        #[serde(default)]
+        agents: Vec<String>,
+        /// Only sessions with all these metadata pairs.
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+        /// Also read undated sessions.
+        #[serde(default)]
+        include_undated: bool,
+    },
+}
+
+impl WindowParam {
+    /// Returns the window and its filters.
+    fn split(self) -> (SessionWindow, FiltersParam) {
+        let filters = |agents, metadata, include_undated| FiltersParam {
+            agents,
+            metadata,
+            include_undated,
+        };
+        match self {
+            WindowParam::LastSessions {
+                count,
+                agents,
+                metadata,
+                include_undated,
+            } => (
+                SessionWindow::Last { count },
+                filters(agents, metadata, include_undated),
+            ),
+            WindowParam::Since {
+                seconds,
+                agents,
+                metadata,
+                include_undated,
+            } => (
+                SessionWindow::Since { seconds },
+                filters(agents, metadata, include_undated),
+            ),
+            WindowParam::All {
+                agents,
+                metadata,
+                include_undated,
+            } => (
+                SessionWindow::All,
+                filters(agents, metadata, include_undated),
+            ),
+        }
+    }
 }
 
 impl TryFrom<serde_json::Value> for ModelParam {
@@ -150,6 +224,10 @@ pub struct CreateDream {
     /// `dream`: the sessions to read when `inputs` has no `sessions` entry.
     #[serde(default)]
     pub window: Option<WindowParam>,
+    /// `dream`: mark the store's older pending proposals `superseded` by this dream's
+    /// proposal once it is stored (they can no longer be approved). Default false.
+    #[serde(default)]
+    pub supersede_pending: bool,
 }
 
 /// Query of `GET /v1/dreams`.
@@ -227,7 +305,8 @@ pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
     let memory_store_id: MemoryStoreId = store.parse().map_err(|_| {
         ApiError::invalid(format!("{store:?} is not a memory store id (memstore_…)"))
     })?;
-    let window = match (sessions, body.window) {
+    let mut filters = FiltersParam::default();
+    let window = match (sessions, body.window.map(WindowParam::split)) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid(
                 "give the sessions either as a sessions input or as `window`, not both",
@@ -243,13 +322,15 @@ pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
                 })
                 .collect::<ApiResult<_>>()?,
         },
-        (None, Some(WindowParam::LastSessions { count })) if count > 0 => {
-            SessionWindow::Last { count }
+        (None, Some((window, given)))
+            if !matches!(
+                window,
+                SessionWindow::Last { count: 0 } | SessionWindow::Since { seconds: 0 }
+            ) =>
+        {
+            filters = given;
+            window
         }
-        (None, Some(WindowParam::Since { seconds })) if seconds > 0 => {
-            SessionWindow::Since { seconds }
-        }
-        (None, Some(WindowParam::All)) => SessionWindow::All,
         (None, Some(_)) => {
             return Err(ApiError::invalid(
                 "window count and seconds must be at least 1",
@@ -303,6 +384,8 @@ pub(crate) fn dream_request(body: CreateDream) -> ApiResult<DreamRequest> {
         mode,
         config: None,
         min_support: body.min_support,
+        filters: filters.checked()?,
+        supersede_pending: body.supersede_pending,
     })
 }
 

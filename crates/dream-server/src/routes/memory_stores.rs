@@ -107,6 +107,7 @@ async fn create(
             description: body.description.unwrap_or_default(),
             metadata: body.metadata.unwrap_or_default(),
             protected_paths: body.protected_paths.unwrap_or_default(),
+            derived_from: None,
         })
         .await?;
     Ok(axum::Json(store.into()))

@@ -170,6 +170,8 @@ async fn run_slot(
         mode: schedule.mode,
         config: None,
         min_support: schedule.min_support,
+        filters: schedule.filters.clone(),
+        supersede_pending: false,
     };
     match start_dream(state.store(), &request, state.clock()).await {
         Ok(DreamStart::Pending(dream)) => {

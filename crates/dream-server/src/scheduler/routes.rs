@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use dream_store::NewSchedule;
 use dream_types::{
     DreamMode, DreamSchedule, MemoryStoreId, OutputBehavior, ScheduleId, ScheduleRun,
-    ScheduleWindow, Timestamp,
+    ScheduleWindow, Timestamp, WindowFilters,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -83,6 +83,54 @@ impl From<ScheduleWindow> for ScheduleWindowParam {
     }
 }
 
+/// Filters on the sessions a dream reads (`dream`'s extension): the same fields as a
+/// dream's `window` takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FiltersParam {
+    /// Only sessions of these agents. Empty (default): the store's pinned agents
+    /// (`dream_config.agents`), or every agent.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    /// Only sessions whose metadata has every one of these pairs.
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Also read sessions with no start time of their own (a `since` window goes by
+    /// each session's own start time). Default false.
+    #[serde(default)]
+    pub include_undated: bool,
+}
+
+impl FiltersParam {
+    /// Checks the filters and returns them as the engine takes them.
+    ///
+    /// # Errors
+    /// `invalid_request_error` for an empty agent name or metadata key.
+    pub fn checked(self) -> ApiResult<WindowFilters> {
+        if self.agents.iter().any(|a| a.trim().is_empty()) {
+            return Err(ApiError::invalid("agents must be non-empty agent names"));
+        }
+        if self.metadata.keys().any(|k| k.trim().is_empty()) {
+            return Err(ApiError::invalid("metadata keys must be non-empty"));
+        }
+        Ok(WindowFilters {
+            agents: self.agents,
+            metadata: self.metadata,
+            include_undated: self.include_undated,
+        })
+    }
+}
+
+impl From<WindowFilters> for FiltersParam {
+    fn from(f: WindowFilters) -> Self {
+        Self {
+            agents: f.agents,
+            metadata: f.metadata,
+            include_undated: f.include_undated,
+        }
+    }
+}
+
 /// Body of `POST /v1/dream_schedules`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +152,10 @@ pub struct CreateSchedule {
     /// what arrived since the previous one.
     #[serde(default)]
     pub window: Option<ScheduleWindowParam>,
+    /// `dream`: filters on the window's sessions (agents, metadata, undated sessions).
+    /// Default: none (the store's pinned agents still apply).
+    #[serde(default)]
+    pub filters: Option<FiltersParam>,
     /// Skip a slot (recording why) when fewer top-level sessions were imported since
     /// the store's last completed dream (≥ 1). Default: never skip.
     #[serde(default)]
@@ -139,6 +191,9 @@ pub struct UpdateSchedule {
     /// A new window.
     #[serde(default)]
     pub window: Option<ScheduleWindowParam>,
+    /// New filters (replace the old ones; `{}` clears them).
+    #[serde(default)]
+    pub filters: Option<FiltersParam>,
     /// A new threshold (≥ 1), or `null` for none.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u64>)]
@@ -202,6 +257,8 @@ pub struct ScheduleOut {
     pub timezone: String,
     /// Which sessions each dream reads.
     pub window: ScheduleWindowParam,
+    /// Filters on those sessions.
+    pub filters: FiltersParam,
     /// Slots are skipped when fewer sessions arrived since the last dream; or null.
     pub min_new_sessions: Option<u64>,
     /// `review` or `auto`.
@@ -241,6 +298,7 @@ impl ScheduleOut {
             cron: schedule.cron,
             timezone: schedule.timezone,
             window: schedule.window.into(),
+            filters: schedule.filters.into(),
             min_new_sessions: schedule.min_new_sessions,
             mode: match schedule.mode {
                 DreamMode::Review => "review",
@@ -397,6 +455,7 @@ async fn create(
             cron: timetable.expression().to_owned(),
             timezone: timetable.timezone().to_owned(),
             window,
+            filters: body.filters.unwrap_or_default().checked()?,
             min_new_sessions: at_least_one("min_new_sessions", body.min_new_sessions)?,
             mode: body
                 .mode
@@ -464,6 +523,10 @@ async fn update(
         cron: timetable.expression().to_owned(),
         timezone: timetable.timezone().to_owned(),
         window,
+        filters: match body.filters {
+            Some(filters) => filters.checked()?,
+            None => old.filters.clone(),
+        },
         min_new_sessions: match body.min_new_sessions {
             Some(value) => at_least_one("min_new_sessions", value)?,
             None => old.min_new_sessions,

@@ -18,7 +18,7 @@ use crate::{
 };
 
 const STORE_COLUMNS: &str = "id, name, description, metadata, protected_paths, store_version, \
-    created_at, updated_at, archived_at";
+    created_at, updated_at, archived_at, derived_from";
 const MEMORY_COLUMNS: &str = "id, store_id, path, content, content_sha256, content_size_bytes, \
     memory_version_id, created_at, updated_at";
 const VERSION_COLUMNS: &str = "id, store_id, memory_id, store_version, operation, path, content, \
@@ -67,6 +67,10 @@ fn store_from_row(row: &SqliteRow) -> StoreResult<MemoryStore> {
         updated_at: parse_time(Some(updated.clone()), "updated_at")?
             .ok_or_else(|| corrupt("updated_at", &updated))?,
         archived_at: parse_time(row.try_get("archived_at")?, "archived_at")?,
+        derived_from: row
+            .try_get::<Option<String>, _>("derived_from")?
+            .map(|text| MemoryStoreId::from_str(&text).map_err(|_| corrupt("derived_from", &text)))
+            .transpose()?,
     })
 }
 
@@ -168,7 +172,7 @@ impl SqliteStore {
         let now = self.clock.now().to_rfc3339();
         sqlx::query(
             "INSERT INTO memory_stores (id, name, description, metadata, protected_paths, \
-             store_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+             store_version, created_at, updated_at, derived_from) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(&new.name)
@@ -177,6 +181,7 @@ impl SqliteStore {
         .bind(json(&new.protected_paths)?)
         .bind(&now)
         .bind(&now)
+        .bind(new.derived_from.as_ref().map(|d| d.as_str().to_owned()))
         .execute(&self.pool)
         .await?;
         self.get_memory_store_impl(&id).await

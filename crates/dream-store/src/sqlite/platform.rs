@@ -6,7 +6,7 @@ use std::str::FromStr;
 use dream_types::{
     ApiKey, ApiKeyId, DeliveryAttempt, DeliveryId, DeliveryStatus, DreamId, DreamSchedule,
     ScheduleId, ScheduleRun, ScheduleWindow, Timestamp, Webhook, WebhookDelivery, WebhookId,
-    new_id,
+    WindowFilters, new_id,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,7 +21,7 @@ use crate::{DeliveryOutcome, NewApiKey, NewSchedule, NewWebhook, StoreResult};
 const API_KEY_COLUMNS: &str = "id, name, hint, scopes, created_at, last_used_at, revoked_at";
 const SCHEDULE_COLUMNS: &str = "id, memory_store_id, cron, timezone, window_last_sessions, \
     window_since_seconds, min_new_sessions, mode, output_behavior, min_support, enabled, \
-    created_at, updated_at";
+    created_at, updated_at, window_filters";
 const WEBHOOK_COLUMNS: &str = "id, url, events, secret, description, enabled, created_at";
 const DELIVERY_COLUMNS: &str =
     "id, webhook_id, event_type, payload, status, next_attempt_at, created_at, delivered_at";
@@ -58,6 +58,15 @@ fn enum_from_name<T: DeserializeOwned>(what: &str, name: &str) -> StoreResult<T>
         .map_err(|_| corrupt(what, name))
 }
 
+/// Returns a schedule's window filters as stored: NULL when none is set.
+fn filters_json(filters: &WindowFilters) -> StoreResult<Option<String>> {
+    if filters.is_empty() {
+        Ok(None)
+    } else {
+        json(filters).map(Some)
+    }
+}
+
 fn api_key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
     Ok(ApiKey {
         id: parse_id(row, "id", "API key id")?,
@@ -79,6 +88,10 @@ fn schedule_from_row(row: &SqliteRow) -> StoreResult<DreamSchedule> {
         window: ScheduleWindow {
             last_sessions: optional_u64(row, "window_last_sessions")?,
             since_seconds: optional_u64(row, "window_since_seconds")?,
+        },
+        filters: match row.try_get::<Option<String>, _>("window_filters")? {
+            Some(text) => from_json("schedule window filters", &text)?,
+            None => WindowFilters::default(),
         },
         min_new_sessions: optional_u64(row, "min_new_sessions")?,
         mode: enum_from_name("dream mode", &row.try_get::<String, _>("mode")?)?,
@@ -297,8 +310,8 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO dream_schedules (id, memory_store_id, cron, timezone, \
              window_last_sessions, window_since_seconds, min_new_sessions, mode, output_behavior, \
-             min_support, enabled, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             min_support, enabled, created_at, updated_at, window_filters) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(new.memory_store_id.as_str())
@@ -313,6 +326,7 @@ impl SqliteStore {
         .bind(new.enabled)
         .bind(&now)
         .bind(&now)
+        .bind(filters_json(&new.filters)?)
         .execute(&self.pool)
         .await?;
         self.get_schedule_impl(&id).await
@@ -350,7 +364,8 @@ impl SqliteStore {
         let result = sqlx::query(
             "UPDATE dream_schedules SET memory_store_id = ?, cron = ?, timezone = ?, \
              window_last_sessions = ?, window_since_seconds = ?, min_new_sessions = ?, mode = ?, \
-             output_behavior = ?, min_support = ?, enabled = ?, updated_at = ? WHERE id = ?",
+             output_behavior = ?, min_support = ?, enabled = ?, updated_at = ?, \
+             window_filters = ? WHERE id = ?",
         )
         .bind(new.memory_store_id.as_str())
         .bind(&new.cron)
@@ -363,6 +378,7 @@ impl SqliteStore {
         .bind(new.min_support.map(to_i64))
         .bind(new.enabled)
         .bind(self.clock.now().to_rfc3339())
+        .bind(filters_json(&new.filters)?)
         .bind(id.as_str())
         .execute(&self.pool)
         .await?;

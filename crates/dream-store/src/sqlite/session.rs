@@ -435,6 +435,21 @@ impl SqliteStore {
         }
         match &filter.outcome {
             None => {}
+            Some(filter @ (OutcomeFilter::Failed | OutcomeFilter::Succeeded)) => {
+                let (verdict, comparison) = if *filter == OutcomeFilter::Failed {
+                    ("failed", "<")
+                } else {
+                    ("satisfied", ">=")
+                };
+                query
+                    .push(" AND EXISTS (SELECT 1 FROM outcomes o WHERE o.session_id = s.id AND (o.result = ")
+                    .push_bind(verdict)
+                    .push(" OR (o.name = 'reward' AND o.value ")
+                    .push(comparison)
+                    .push(" ")
+                    .push_bind(dream_types::REWARD_FAILED_BELOW)
+                    .push(")))");
+            }
             Some(OutcomeFilter::Result(result)) => {
                 query
                     .push(" AND EXISTS (SELECT 1 FROM outcomes o WHERE o.session_id = s.id AND o.result = ")
