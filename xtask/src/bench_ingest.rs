@@ -503,21 +503,23 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn run_measured_reports_each_childs_own_peak_rss() {
-        // A shell that holds ~48 MB in a variable, then a tiny child: the second must not
-        // inherit the first one's peak, as it would with getrusage(RUSAGE_CHILDREN).
+        // A shell that holds ~160 MB in a variable, then a tiny child: the second must not
+        // inherit the first one's peak, as it would with getrusage(RUSAGE_CHILDREN). (A
+        // forked child's peak includes the test process's own pages until it execs, tens
+        // of MB when other tests run beside it, so the bound is relative.)
         let mut big = Command::new("sh");
         big.args([
             "-c",
-            "x=$(head -c 48000000 /dev/zero | tr '\\0' x); echo ${#x}",
+            "x=$(head -c 160000000 /dev/zero | tr '\\0' x); echo ${#x}",
         ]);
         let big = run_measured(big).unwrap();
         assert!(big.success);
-        assert_eq!(String::from_utf8_lossy(&big.stdout).trim(), "48000000");
+        assert_eq!(String::from_utf8_lossy(&big.stdout).trim(), "160000000");
         let big_rss = big.peak_rss_bytes.unwrap();
-        assert!(big_rss > 40 << 20, "{big_rss}");
+        assert!(big_rss > 150 << 20, "{big_rss}");
         let small = run_measured(Command::new("true")).unwrap();
         assert!(small.success);
         let small_rss = small.peak_rss_bytes.unwrap();
-        assert!(small_rss > 0 && small_rss < 32 << 20, "{small_rss}");
+        assert!(small_rss > 0 && small_rss < 100 << 20, "{small_rss}");
     }
 }

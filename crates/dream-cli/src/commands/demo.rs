@@ -238,6 +238,8 @@ pub async fn cmd_demo(db: &Path, args: DemoArgs, out: Output) -> CliResult<u8> {
         review: true,
         auto: false,
         min_support: Some(3),
+        max_memory_bytes: None,
+        max_memory_tokens: None,
         output: Some(OutputArg::UpdateExisting),
         supersede_pending: false,
         instructions: None,

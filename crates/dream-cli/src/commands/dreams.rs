@@ -69,6 +69,13 @@ pub struct RunArgs {
     /// Distinct sessions a pattern needs to become a lesson (default: the store's, 3).
     #[arg(long, value_name = "N")]
     pub(crate) min_support: Option<u64>,
+    /// Budget for this dream: the store's size in bytes after it (default: the store's,
+    /// `dream stores update --max-memory-bytes`).
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_memory_bytes: Option<u64>,
+    /// Budget for this dream in tokens (4 bytes a token; default: the store's).
+    #[arg(long, value_name = "TOKENS")]
+    pub(crate) max_memory_tokens: Option<u64>,
     /// Where the result goes (default: the store's setting, `dream stores update
     /// --output`; else the store itself, after review).
     #[arg(long, value_enum)]
@@ -205,7 +212,18 @@ async fn request(
         } else {
             DreamMode::Review
         },
-        config: None,
+        config: if args.max_memory_bytes.is_some() || args.max_memory_tokens.is_some() {
+            let mut config = store.dream_config(&target.id).await?;
+            if args.max_memory_bytes.is_some() {
+                config.max_memory_bytes = args.max_memory_bytes.filter(|b| *b > 0);
+            }
+            if args.max_memory_tokens.is_some() {
+                config.max_memory_tokens = args.max_memory_tokens.filter(|t| *t > 0);
+            }
+            Some(config)
+        } else {
+            None
+        },
         min_support: args.min_support,
         filters: WindowFilters {
             agents: args.agents.clone(),

@@ -112,6 +112,15 @@ pub struct UpdateArgs {
     /// Unpin every agent (before adding any --agent).
     #[arg(long)]
     clear_agents: bool,
+    /// Largest size of the store in bytes after a dream (archive not counted):
+    /// compaction merges related notes, then moves the rest to `/archive/…`. 0 removes
+    /// the budget.
+    #[arg(long, value_name = "BYTES")]
+    max_memory_bytes: Option<u64>,
+    /// The same budget in tokens, estimated at 4 bytes a token as the exported agents
+    /// file would be read; with both, the tighter wins. 0 removes it.
+    #[arg(long, value_name = "TOKENS")]
+    max_memory_tokens: Option<u64>,
 }
 
 /// Arguments of `dream stores archive`.
@@ -531,11 +540,14 @@ async fn cmd_update(store: &dyn Store, args: UpdateArgs, out: Output) -> CliResu
         && args.output.is_none()
         && args.agents.is_empty()
         && !args.clear_agents
+        && args.max_memory_bytes.is_none()
+        && args.max_memory_tokens.is_none()
     {
         return Err(CliError::usage(
             "invalid_request_error",
             "nothing to update; pass --name, --description, --metadata, --unset-metadata, \
-             --protect, --unprotect, --output, --agent or --clear-agents",
+             --protect, --unprotect, --output, --agent, --clear-agents, --max-memory-bytes or \
+             --max-memory-tokens",
         ));
     }
     if let Some(name) = &args.name {
@@ -597,7 +609,18 @@ async fn cmd_update(store: &dyn Store, args: UpdateArgs, out: Output) -> CliResu
         current.clone()
     };
     let mut config = store.dream_config(&current.id).await?;
-    if args.output.is_some() || !args.agents.is_empty() || args.clear_agents {
+    if args.output.is_some()
+        || !args.agents.is_empty()
+        || args.clear_agents
+        || args.max_memory_bytes.is_some()
+        || args.max_memory_tokens.is_some()
+    {
+        if let Some(bytes) = args.max_memory_bytes {
+            config.max_memory_bytes = (bytes > 0).then_some(bytes);
+        }
+        if let Some(tokens) = args.max_memory_tokens {
+            config.max_memory_tokens = (tokens > 0).then_some(tokens);
+        }
         if let Some(output) = args.output {
             config.output_behavior = Some(match output {
                 super::dreams::OutputArg::CreateNew => OutputBehavior::CreateNew,
