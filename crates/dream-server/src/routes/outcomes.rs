@@ -148,7 +148,10 @@ async fn watch(
     Path(store_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     let id: MemoryStoreId = id("memory store", &store_id)?;
-    let report = watch_store(state.store(), &id, state.now()).await?;
+    let report = {
+        let _one_pass = WATCH_PASS.lock().await;
+        watch_store(state.store(), &id, state.now()).await?
+    };
     announce(&state, &report).await;
     let mut out = json!(report);
     out["type"] = json!("outcomes_watch");
@@ -176,6 +179,12 @@ async fn announce(state: &AppState, report: &WatchReport) {
     }
 }
 
+/// One watch pass at a time in this process: the background loop and
+/// `POST …/outcomes/watch` judging the same dream together would both roll it back,
+/// and the second restore fails on memories the first already changed. (Several
+/// workers on one database need a claim in the store; that comes with scale-out.)
+static WATCH_PASS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One watch pass over every active store whose policy watches; errors are logged.
 pub async fn watch_all(state: &AppState) {
     let stores = match state.store().list_memory_stores(false).await {
@@ -186,7 +195,11 @@ pub async fn watch_all(state: &AppState) {
         }
     };
     for store in stores {
-        match watch_store(state.store(), &store.id, state.now()).await {
+        let pass = {
+            let _one_pass = WATCH_PASS.lock().await;
+            watch_store(state.store(), &store.id, state.now()).await
+        };
+        match pass {
             Ok(report) => announce(state, &report).await,
             Err(err) => tracing::error!(store = %store.id, error = %err, "outcomes watch failed"),
         }
